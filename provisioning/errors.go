@@ -14,10 +14,10 @@ type Code string
 // Error codes.
 const (
 	CodeNotFound         Code = "not_found"
-	CodeConflict         Code = "conflict"          // a unique attribute is taken
-	CodeInvalidValue     Code = "invalid_value"     // a value breaks a rule
-	CodeInvalidQuery     Code = "invalid_query"     // unsupported filter or sort
-	CodeVersionMismatch  Code = "version_mismatch"  // If-Match failed
+	CodeConflict         Code = "conflict"         // a unique attribute is taken
+	CodeInvalidValue     Code = "invalid_value"    // a value breaks a rule
+	CodeInvalidQuery     Code = "invalid_query"    // unsupported filter or sort
+	CodeVersionMismatch  Code = "version_mismatch" // If-Match failed
 	CodeSeatLimitReached Code = "seat_limit_reached"
 	CodeSeatsInUse       Code = "seats_in_use"
 	CodeOwnerProtected   Code = "owner_protected"

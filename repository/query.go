@@ -37,6 +37,10 @@ const (
 	MemberCostCenter        Field = "costCenter"
 	MemberDivision          Field = "division"
 	MemberManagerID         Field = "manager.value"
+	// MemberPendingManagerRef is the unresolved manager reference
+	// (Member.PendingManagerRef): provisioning finds the members waiting
+	// for a manager that just arrived through it.
+	MemberPendingManagerRef Field = "pendingManagerRef"
 	MemberEmploymentStatus  Field = "employmentStatus"
 	MemberCanManageTeams    Field = "canManageTeams"
 	MemberExternalSSO       Field = "externalSso"
@@ -116,6 +120,7 @@ var MemberFields = map[Field]FieldInfo{
 	MemberCostCenter:        {Kind: KindString},
 	MemberDivision:          {Kind: KindString},
 	MemberManagerID:         {Kind: KindString, CaseExact: true},
+	MemberPendingManagerRef: {Kind: KindString, CaseExact: true},
 	MemberEmploymentStatus:  {Kind: KindString},
 	MemberCanManageTeams:    {Kind: KindBool},
 	MemberExternalSSO:       {Kind: KindBool},

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rosterhq/roster/config"
+	"github.com/rosterhq/roster/provisioning"
+)
+
+// shutdownTimeout is how long requests in flight get to finish after
+// SIGTERM; orchestrators usually wait 30 s before killing.
+const shutdownTimeout = 20 * time.Second
+
+// runServe is "roster serve": open the store, serve HTTP until SIGINT or
+// SIGTERM, drain, close the store.
+func runServe(ctx context.Context, c cli, args []string) (err error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	flags := config.Register(fs)
+	if err := parseFlags(c, fs, args, "roster serve [flags]"); err != nil {
+		return err
+	}
+	cfg, err := flags.Resolve(c.lookupEnv)
+	if err != nil {
+		return err
+	}
+	storeURL, err := cfg.StoreURL()
+	if err != nil {
+		return fmt.Errorf("config: store: %w", err)
+	}
+	logger := newLogger(cfg.Log, c.stderr)
+
+	// Stop on the first signal; stop() below restores the default
+	// handling, so a second signal kills a shutdown that hangs.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	store, err := openStore(ctx, storeURL)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := store.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close store: %w", cerr)
+		}
+	}()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler: newServer(serverDeps{
+			Config: cfg, Store: store, Service: provisioning.New(store), Logger: logger,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info("roster listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL,
+		"store", storeURL.Redacted(), "transactional_store", store.Transactional())
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	stop()
+	logger.Info("shutting down", "timeout", shutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// newLogger returns the process logger: text or JSON lines on w.
+func newLogger(l config.Log, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: l.SlogLevel()}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

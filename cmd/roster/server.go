@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/rosterhq/roster/config"
+	"github.com/rosterhq/roster/provisioning"
+	"github.com/rosterhq/roster/repository"
+)
+
+// readyTimeout bounds the store ping of /readyz: a load balancer's probe
+// must get an answer before its own timeout.
+const readyTimeout = 2 * time.Second
+
+// serverDeps is everything the HTTP server is built from.
+type serverDeps struct {
+	Config  config.Config
+	Store   repository.Store
+	Service *provisioning.Service
+	Logger  *slog.Logger
+}
+
+// newServer builds the one gin engine that serves every front door.
+func newServer(d serverDeps) http.Handler {
+	// Release mode keeps gin from printing routes and warnings to stdout;
+	// it is a process-wide setting of gin's, set to the same value each time.
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	// Answer 405 (with Allow) for a known path and wrong method, rather
+	// than 404.
+	e.HandleMethodNotAllowed = true
+	// gin's trailing-slash redirect answers with an HTML body; a wrong path
+	// gets the JSON 404 instead.
+	e.RedirectTrailingSlash = false
+	// Handlers use c.Request.Context(); with fallback a *gin.Context also
+	// works as a context.Context that carries the request's values.
+	e.ContextWithFallback = true
+	// Take the client address from the connection, not from forwarding
+	// headers anyone can send. A trusted-proxies setting comes with the
+	// load-balanced deployment.
+	_ = e.SetTrustedProxies(nil)
+
+	e.Use(requestID(d.Logger), accessLog(), recovery())
+	e.NoRoute(func(c *gin.Context) {
+		writeProblem(c, http.StatusNotFound, "not_found",
+			fmt.Sprintf("no resource at %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	e.NoMethod(func(c *gin.Context) {
+		writeProblem(c, http.StatusMethodNotAllowed, "method_not_allowed",
+			fmt.Sprintf("%s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+	})
+
+	health := func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+	e.GET("/healthz", health)
+	e.HEAD("/healthz", health)
+	ready := readiness(d.Store)
+	e.GET("/readyz", ready)
+	e.HEAD("/readyz", ready)
+
+	mountFrontDoors(e, d)
+	return e
+}
+
+// mountFrontDoors is where the front doors attach to the engine. Each one
+// lives in its own package and mounts a route group here, e.g.
+//
+//	scim.Mount(e.Group("/scim/v2"), d.Service)
+//
+// The paths reserved for them (DESIGN.md):
+//
+//	/scim/v2      SCIM 2.0 for identity providers (package scim); it writes
+//	              SCIM error bodies under its prefix, including for 404s
+//	/api/v1       admin API, problem+json errors (package provisioning/adminapi)
+//	/sso, /auth   SAML and OIDC login, password login (package sso)
+//	/.well-known  JWKS of the access-token signing keys (package sso)
+//	/metrics      Prometheus metrics
+//
+// Until a door is mounted its paths answer the JSON 404.
+func mountFrontDoors(e *gin.Engine, d serverDeps) {
+	// Nothing is mounted yet.
+}
+
+// readiness answers whether this instance can serve: the store must answer
+// a ping quickly.
+func readiness(store repository.Store) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
+		defer cancel()
+		if err := store.Ping(ctx); err != nil {
+			// The cause (hosts, paths) goes to the log, not to the
+			// unauthenticated caller.
+			loggerFrom(c.Request.Context()).Warn("readiness: store ping failed", "err", err)
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": "store unreachable"})
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	}
+}
+
+// Request ids.
+
+// headerRequestID carries the request id in and out.
+const headerRequestID = "X-Request-Id"
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	loggerKey
+)
+
+// requestID gives every request an id: a sane one from the caller (a load
+// balancer or an IdP's trace), else a new one. It is echoed in the
+// response, stored in the request context and attached to the request's
+// logger, so one id links the client's error, the access log and the
+// audit events.
+func requestID(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader(headerRequestID)
+		if !saneRequestID(id) {
+			id = uuid.Must(uuid.NewV7()).String()
+		}
+		c.Header(headerRequestID, id)
+		ctx := context.WithValue(c.Request.Context(), requestIDKey, id)
+		ctx = context.WithValue(ctx, loggerKey, logger.With("request_id", id))
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
+
+// saneRequestID accepts ids of 1 to 128 letters, digits and ._:- so a
+// caller cannot inject log lines or huge values.
+func saneRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9',
+			r == '.', r == '_', r == ':', r == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// requestIDFrom returns the request id of ctx, or "".
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// loggerFrom returns the request's logger (with its request id), or the
+// default logger outside a request.
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+// accessLog logs one line per request once it is answered. Health probes
+// log at debug level: a load balancer polls them every few seconds.
+func accessLog() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		status := c.Writer.Status()
+		level := slog.LevelInfo
+		switch {
+		case status >= 500:
+			level = slog.LevelError
+		case c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz":
+			level = slog.LevelDebug
+		}
+		// The query string is left out: SCIM filters carry email addresses.
+		loggerFrom(c.Request.Context()).LogAttrs(c.Request.Context(), level, "request",
+			slog.String("method", c.Request.Method),
+			slog.String("path", c.Request.URL.Path),
+			slog.Int("status", status),
+			slog.Int("bytes", c.Writer.Size()),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("client", c.ClientIP()),
+		)
+	}
+}
+
+// recovery turns a panic in a handler into a logged error and a JSON 500
+// that shows no internals.
+func recovery() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				panic(v) // net/http's way to drop a connection on purpose
+			}
+			loggerFrom(c.Request.Context()).Error("panic serving request",
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if c.Writer.Written() {
+				c.Abort()
+				return
+			}
+			writeProblem(c, http.StatusInternalServerError, "internal_error",
+				"the server failed to answer; quote the request id when reporting it")
+		}()
+		c.Next()
+	}
+}
+
+// problem is an RFC 9457 problem details body, the shape of every error the
+// server writes outside the SCIM prefix.
+type problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	Code      string `json:"code"`
+	RequestID string `json:"requestId,omitempty"`
+}
+
+// writeProblem answers with a problem+json body and stops the chain.
+func writeProblem(c *gin.Context, status int, code, detail string) {
+	body, err := json.Marshal(problem{
+		Type: "about:blank", Title: http.StatusText(status), Status: status,
+		Detail: detail, Code: code, RequestID: requestIDFrom(c.Request.Context()),
+	})
+	if err != nil { // cannot happen with these field types
+		body = []byte(`{"status":500,"code":"internal_error"}`)
+	}
+	c.Abort()
+	c.Data(status, "application/problem+json", body)
+}

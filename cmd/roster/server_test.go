@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rosterhq/roster/config"
+	"github.com/rosterhq/roster/provisioning"
+	"github.com/rosterhq/roster/repository"
+	"github.com/rosterhq/roster/repository/sqlite"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testServer is the real engine over a real SQLite store.
+type testServer struct {
+	handler http.Handler
+	store   repository.Store
+	logs    *syncBuffer
+}
+
+func newTestServer(t *testing.T) *testServer {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	t.Cleanup(func() { store.Close() })
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg, _, err := config.Load(nil, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newServer(serverDeps{Config: cfg, Store: store, Service: provisioning.New(store), Logger: logger})
+	return &testServer{handler: h, store: store, logs: logs}
+}
+
+// do sends one request and returns the recorded response.
+func (s *testServer) do(method, path string, header http.Header) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	rec := httptest.NewRecorder()
+	s.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+// decodeJSON parses a response body as a JSON object.
+func decodeJSON(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+		t.Fatalf("body %q is not JSON: %v", rec.Body.String(), err)
+	}
+	return m
+}
+
+func TestHealthz(t *testing.T) {
+	s := newTestServer(t)
+	rec := s.do(http.MethodGet, "/healthz", nil)
+	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+		t.Fatalf("GET /healthz = %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	if body := decodeJSON(t, rec); body["status"] != "ok" {
+		t.Errorf("body = %v", body)
+	}
+	if rec := s.do(http.MethodHead, "/healthz", nil); rec.Code != http.StatusOK {
+		t.Errorf("HEAD /healthz = %d", rec.Code)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	s := newTestServer(t)
+	rec := s.do(http.MethodGet, "/readyz", nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /readyz = %d %s", rec.Code, rec.Body)
+	}
+	if body := decodeJSON(t, rec); body["status"] != "ok" {
+		t.Errorf("body = %v", body)
+	}
+
+	if err := s.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rec = s.do(http.MethodGet, "/readyz", nil)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("GET /readyz with the store closed = %d %s", rec.Code, rec.Body)
+	}
+	body := decodeJSON(t, rec)
+	if body["status"] != "unavailable" || body["reason"] != "store unreachable" {
+		t.Errorf("body = %v", body)
+	}
+	if !strings.Contains(s.logs.String(), "readiness: store ping failed") {
+		t.Errorf("the ping failure was not logged: %s", s.logs)
+	}
+	// Liveness does not depend on the store.
+	if rec := s.do(http.MethodGet, "/healthz", nil); rec.Code != http.StatusOK {
+		t.Errorf("GET /healthz with the store closed = %d", rec.Code)
+	}
+}
+
+func TestErrorsAreJSON(t *testing.T) {
+	s := newTestServer(t)
+	tests := []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{http.MethodGet, "/nope", http.StatusNotFound, "not_found"},
+		{http.MethodGet, "/scim/v2/Users", http.StatusNotFound, "not_found"},
+		{http.MethodGet, "/healthz/", http.StatusNotFound, "not_found"}, // no HTML redirect
+		{http.MethodPost, "/healthz", http.StatusMethodNotAllowed, "method_not_allowed"},
+		{http.MethodDelete, "/readyz", http.StatusMethodNotAllowed, "method_not_allowed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			rec := s.do(tc.method, tc.path, nil)
+			if rec.Code != tc.status {
+				t.Fatalf("status = %d, want %d (%s)", rec.Code, tc.status, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			body := decodeJSON(t, rec)
+			if body["code"] != tc.code || body["status"] != float64(tc.status) || body["title"] != http.StatusText(tc.status) {
+				t.Errorf("body = %v", body)
+			}
+			if body["requestId"] == "" || body["requestId"] != rec.Header().Get("X-Request-Id") {
+				t.Errorf("body requestId %v, header %q", body["requestId"], rec.Header().Get("X-Request-Id"))
+			}
+			if tc.status == http.StatusMethodNotAllowed && !strings.Contains(rec.Header().Get("Allow"), http.MethodGet) {
+				t.Errorf("Allow = %q", rec.Header().Get("Allow"))
+			}
+		})
+	}
+}
+
+func TestRequestID(t *testing.T) {
+	s := newTestServer(t)
+	tests := []struct {
+		name, incoming string
+		echoed         bool
+	}{
+		{"sane id echoed", "lb-7f3a.91:abc_DEF", true},
+		{"uuid echoed", "0b8e1b47-2f5a-4b83-9d0a-5b9d3c7f1e22", true},
+		{"absent", "", false},
+		{"spaces replaced", "id with spaces", false},
+		{"log injection replaced", "a\nlevel=ERROR", false},
+		{"oversized replaced", strings.Repeat("a", 129), false},
+	}
+	seen := map[string]bool{}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			if tc.incoming != "" {
+				h.Set("X-Request-Id", tc.incoming)
+			}
+			rec := s.do(http.MethodGet, "/healthz", h)
+			got := rec.Header().Get("X-Request-Id")
+			if tc.echoed && got != tc.incoming {
+				t.Errorf("X-Request-Id = %q, want %q", got, tc.incoming)
+			}
+			if !tc.echoed && (got == "" || got == tc.incoming || !saneRequestID(got)) {
+				t.Errorf("X-Request-Id = %q, want a new id", got)
+			}
+			if seen[got] && !tc.echoed {
+				t.Errorf("generated id %q twice", got)
+			}
+			seen[got] = true
+			if !strings.Contains(s.logs.String(), `"request_id":"`+got+`"`) {
+				t.Errorf("access log has no request_id %q", got)
+			}
+		})
+	}
+}
+
+func TestAccessLog(t *testing.T) {
+	s := newTestServer(t)
+	s.do(http.MethodGet, "/nope?filter=userName+eq+%22secret%40example.com%22", http.Header{"X-Request-Id": {"req-1"}})
+	var line map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(s.logs.String()), "\n") {
+		if strings.Contains(l, `"request_id":"req-1"`) {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if line["msg"] != "request" || line["method"] != "GET" || line["path"] != "/nope" || line["status"] != float64(404) {
+		t.Errorf("access log line = %v", line)
+	}
+	if strings.Contains(s.logs.String(), "secret") {
+		t.Error("the query string (SCIM filters carry emails) reached the log")
+	}
+}
+
+func TestPanicRecovery(t *testing.T) {
+	s := newTestServer(t)
+	s.handler.(*gin.Engine).GET("/boom", func(*gin.Context) { panic("database password is hunter2") })
+	rec := s.do(http.MethodGet, "/boom", http.Header{"X-Request-Id": {"boom-1"}})
+	if rec.Code != http.StatusInternalServerError || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("GET /boom = %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	body := decodeJSON(t, rec)
+	if body["code"] != "internal_error" || body["requestId"] != "boom-1" {
+		t.Errorf("body = %v", body)
+	}
+	if strings.Contains(rec.Body.String(), "hunter2") || strings.Contains(rec.Body.String(), "goroutine") {
+		t.Errorf("the response leaks internals: %s", rec.Body)
+	}
+	logs := s.logs.String()
+	if !strings.Contains(logs, "panic serving request") || !strings.Contains(logs, "hunter2") {
+		t.Errorf("the panic was not logged: %s", logs)
+	}
+	// The server keeps serving.
+	if rec := s.do(http.MethodGet, "/healthz", nil); rec.Code != http.StatusOK {
+		t.Errorf("GET /healthz after a panic = %d", rec.Code)
+	}
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rosterhq/roster/config"
+	"github.com/rosterhq/roster/repository"
+	"github.com/rosterhq/roster/repository/mongo"
+	"github.com/rosterhq/roster/repository/sqlite"
+)
+
+// openStoreTimeout bounds connecting to the store at startup, so an
+// unreachable MongoDB fails the start with a clear line instead of hanging.
+const openStoreTimeout = 20 * time.Second
+
+// openStore opens the backend u names. Its errors start with
+// "open store LOCATION" (credentials redacted) and fit on one line.
+func openStore(ctx context.Context, u config.StoreURL) (repository.Store, error) {
+	ctx, cancel := context.WithTimeout(ctx, openStoreTimeout)
+	defer cancel()
+	switch u.Kind {
+	case config.StoreSQLite:
+		// The default store lives in ./data, which does not exist on a
+		// fresh checkout.
+		if dir := filepath.Dir(u.Path); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("open store %s: %w", u.Redacted(), err)
+			}
+		}
+		s, err := sqlite.Open(ctx, u.Path)
+		if err != nil {
+			return nil, fmt.Errorf("open store %s: %w", u.Redacted(), err)
+		}
+		return s, nil
+	case config.StoreMongoDB:
+		s, err := mongo.Open(ctx, u.URI)
+		if err != nil {
+			return nil, fmt.Errorf("open store %s: %w", u.Redacted(), err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("open store: unknown store kind %q", u.Kind)
+}

@@ -1,0 +1,248 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// EnvConfig names the environment variable that points at the YAML file
+// when --config is not given.
+const EnvConfig = "ROSTER_CONFIG"
+
+// key is one configuration key with its three spellings. Adding a key means
+// adding a field to Config, a line here, a field to fileConfig and a row in
+// README.md.
+type key struct {
+	name  string // YAML path, used in error messages: "log.level"
+	env   string // environment variable: "ROSTER_LOG_LEVEL"
+	flag  string // flag name without dashes: "log-level"
+	usage string
+	field func(*Config) *string
+	file  func(*fileConfig) *string
+}
+
+// keys returns the configuration keys in the order they are validated.
+func keys() []key {
+	return []key{
+		{
+			name: "listen", env: "ROSTER_LISTEN", flag: "listen",
+			usage: "TCP `address` the HTTP server listens on",
+			field: func(c *Config) *string { return &c.Listen },
+			file:  func(f *fileConfig) *string { return f.Listen },
+		},
+		{
+			name: "base_url", env: "ROSTER_BASE_URL", flag: "base-url",
+			usage: "public base `URL` of Roster, used in links (default: derived from --listen)",
+			field: func(c *Config) *string { return &c.BaseURL },
+			file:  func(f *fileConfig) *string { return f.BaseURL },
+		},
+		{
+			name: "store", env: "ROSTER_STORE", flag: "store",
+			usage: "data store: sqlite:PATH or a mongodb:// / mongodb+srv:// `URI`",
+			field: func(c *Config) *string { return &c.Store },
+			file:  func(f *fileConfig) *string { return f.Store },
+		},
+		{
+			name: "log.level", env: "ROSTER_LOG_LEVEL", flag: "log-level",
+			usage: "lowest log `level`: debug, info, warn or error",
+			field: func(c *Config) *string { return &c.Log.Level },
+			file:  func(f *fileConfig) *string { return f.Log.Level },
+		},
+		{
+			name: "log.format", env: "ROSTER_LOG_FORMAT", flag: "log-format",
+			usage: "log `format`: text or json",
+			field: func(c *Config) *string { return &c.Log.Format },
+			file:  func(f *fileConfig) *string { return f.Log.Format },
+		},
+	}
+}
+
+// fileConfig is the YAML file's shape. Pointers tell a key that is absent
+// (or null) from one set to the empty string.
+type fileConfig struct {
+	Listen  *string `yaml:"listen"`
+	BaseURL *string `yaml:"base_url"`
+	Store   *string `yaml:"store"`
+	Log     fileLog `yaml:"log"`
+}
+
+type fileLog struct {
+	Level  *string `yaml:"level"`
+	Format *string `yaml:"format"`
+}
+
+// Flags are the configuration flags registered on a command's FlagSet.
+type Flags struct {
+	fs     *flag.FlagSet
+	config *string
+}
+
+// Register adds the configuration flags (--config, --listen, --base-url,
+// --store, --log-level, --log-format) to fs, next to the command's own
+// flags. Parse fs, then call Resolve.
+func Register(fs *flag.FlagSet) *Flags {
+	f := &Flags{fs: fs}
+	f.config = fs.String("config", "", "YAML configuration `file` (also "+EnvConfig+")")
+	defaults := Defaults()
+	for _, k := range keys() {
+		fs.String(k.flag, *k.field(&defaults), k.usage+" (also "+k.env+")")
+	}
+	return f
+}
+
+// Resolve builds the configuration from the defaults, the YAML file
+// (--config, else ROSTER_CONFIG), the ROSTER_* environment variables read
+// through lookupEnv (os.LookupEnv in production), and the flags set on the
+// parsed FlagSet, each overriding the previous. An environment variable set
+// to the empty string counts as unset. The result is validated.
+func (f *Flags) Resolve(lookupEnv func(string) (string, bool)) (Config, error) {
+	if !f.fs.Parsed() {
+		return Config{}, errors.New("config: flags resolved before they were parsed")
+	}
+	set := map[string]string{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = fl.Value.String() })
+
+	cfg := Defaults()
+	source := map[string]string{} // key name -> where its value came from
+
+	path, pathSource := "", ""
+	if v, ok := set["config"]; ok {
+		path, pathSource = v, "--config"
+	} else if v, ok := lookupEnv(EnvConfig); ok && v != "" {
+		path, pathSource = v, EnvConfig
+	}
+	if path != "" {
+		fc, err := readFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: file %s (from %s): %w", path, pathSource, err)
+		}
+		for _, k := range keys() {
+			if v := k.file(&fc); v != nil {
+				*k.field(&cfg) = *v
+				source[k.name] = path
+			}
+		}
+	}
+	for _, k := range keys() {
+		if v, ok := lookupEnv(k.env); ok && v != "" {
+			*k.field(&cfg) = v
+			source[k.name] = k.env
+		}
+	}
+	for _, k := range keys() {
+		if v, ok := set[k.flag]; ok {
+			*k.field(&cfg) = v
+			source[k.name] = "--" + k.flag
+		}
+	}
+	if err := cfg.validate(source); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Load parses args (configuration flags only) and resolves the
+// configuration. It returns the arguments left after the flags. Commands
+// with flags of their own use Register and Resolve instead.
+func Load(args []string, lookupEnv func(string) (string, bool)) (Config, []string, error) {
+	fs := flag.NewFlagSet("roster", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	f := Register(fs)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, nil, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := f.Resolve(lookupEnv)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	return cfg, fs.Args(), nil
+}
+
+// validate checks and normalises every key; errors name the key and source.
+func (c *Config) validate(source map[string]string) error {
+	fail := func(name string, err error) error {
+		from, ok := source[name]
+		if !ok {
+			from = "default"
+		}
+		return fmt.Errorf("config: %s (from %s): %w", name, from, err)
+	}
+	if err := validateListen(c.Listen); err != nil {
+		return fail("listen", err)
+	}
+	if strings.TrimSpace(c.BaseURL) == "" {
+		c.BaseURL = deriveBaseURL(c.Listen)
+	} else {
+		u, err := normalizeBaseURL(c.BaseURL)
+		if err != nil {
+			return fail("base_url", err)
+		}
+		c.BaseURL = u
+	}
+	if _, err := ParseStoreURL(c.Store); err != nil {
+		return fail("store", err)
+	}
+	c.Log.Level = strings.ToLower(c.Log.Level)
+	if err := oneOf(c.Log.Level, "debug", "info", "warn", "error"); err != nil {
+		return fail("log.level", err)
+	}
+	c.Log.Format = strings.ToLower(c.Log.Format)
+	if err := oneOf(c.Log.Format, "text", "json"); err != nil {
+		return fail("log.format", err)
+	}
+	return nil
+}
+
+// readFile reads and strictly decodes a YAML configuration file: unknown
+// keys are errors, so a typo never silently falls back to a default.
+func readFile(path string) (fileConfig, error) {
+	var fc fileConfig
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return fc, pe.Err // the path is already in the caller's message
+		}
+		return fc, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil {
+		if errors.Is(err, io.EOF) { // an empty file configures nothing
+			return fileConfig{}, nil
+		}
+		return fc, yamlError(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return fc, errors.New("holds more than one YAML document")
+	}
+	return fc, nil
+}
+
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// yamlError turns yaml.v3's errors, which may span several lines and name
+// Go types, into one line an operator understands.
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		m = unknownField.ReplaceAllString(m, `unknown key "$1"`)
+		m = strings.ReplaceAll(m, "config.fileConfig", "the configuration mapping")
+		m = strings.ReplaceAll(m, "config.fileLog", "the log mapping")
+		msgs[i] = m
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}

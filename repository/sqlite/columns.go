@@ -1,0 +1,199 @@
+package sqlite
+
+import (
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// This file maps record structs onto table columns once, so that the
+// INSERT, UPDATE and SELECT of a table and the Go values bound to them
+// cannot drift apart.
+
+// colKind says how a Go field is stored.
+type colKind uint8
+
+const (
+	cText  colKind = iota // string
+	cLower                // strings.ToLower of a string field; written, never read
+	cBool                 // bool as 0/1
+	cTime                 // time.Time as unix nanoseconds (0: zero time)
+	cInt                  // int
+	cInt64                // int64
+	cDur                  // time.Duration as nanoseconds
+	cBlob                 // []byte, NULL when empty
+)
+
+// column is one column of a table of records T; ptr points at the field.
+type column[T any] struct {
+	name string
+	kind colKind
+	ptr  func(*T) any
+}
+
+// table describes the columns of records T.
+type table[T any] struct {
+	name string
+	cols []column[T]
+	// fixed columns are never changed by an UPDATE (account_id, id,
+	// created_at).
+	fixed map[string]bool
+}
+
+// insertSQL returns "INSERT INTO t (...) VALUES (?...)".
+func (t *table[T]) insertSQL() string {
+	names := make([]string, len(t.cols))
+	marks := make([]string, len(t.cols))
+	for i, c := range t.cols {
+		names[i] = c.name
+		marks[i] = "?"
+	}
+	return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", t.name, strings.Join(names, ", "), strings.Join(marks, ", "))
+}
+
+// updateSQL returns "UPDATE t SET c = ?, ... WHERE <where>" over the
+// columns that are not fixed; updateArgs gives the values in that order.
+func (t *table[T]) updateSQL(where string) string {
+	var sets []string
+	for _, c := range t.cols {
+		if !t.fixed[c.name] {
+			sets = append(sets, c.name+" = ?")
+		}
+	}
+	return fmt.Sprintf("UPDATE %s SET %s WHERE %s", t.name, strings.Join(sets, ", "), where)
+}
+
+// selectList returns the readable columns, qualified by alias when set.
+func (t *table[T]) selectList(alias string) string {
+	var names []string
+	for _, c := range t.cols {
+		if c.kind == cLower {
+			continue
+		}
+		if alias != "" {
+			names = append(names, alias+"."+c.name)
+		} else {
+			names = append(names, c.name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// args returns the values of every column of v, for insertSQL.
+func (t *table[T]) args(v *T) []any {
+	out := make([]any, 0, len(t.cols))
+	for _, c := range t.cols {
+		out = append(out, colValue(c.kind, c.ptr(v)))
+	}
+	return out
+}
+
+// updateArgs returns the values of the columns updateSQL sets.
+func (t *table[T]) updateArgs(v *T, where ...any) []any {
+	out := make([]any, 0, len(t.cols)+len(where))
+	for _, c := range t.cols {
+		if !t.fixed[c.name] {
+			out = append(out, colValue(c.kind, c.ptr(v)))
+		}
+	}
+	return append(out, where...)
+}
+
+// dests returns scan destinations for selectList into v.
+func (t *table[T]) dests(v *T) []any {
+	out := make([]any, 0, len(t.cols))
+	for _, c := range t.cols {
+		switch c.kind {
+		case cLower:
+			continue
+		case cTime:
+			out = append(out, timeDest{c.ptr(v).(*time.Time)})
+		case cDur:
+			out = append(out, durDest{c.ptr(v).(*time.Duration)})
+		case cBlob:
+			out = append(out, blobDest{c.ptr(v).(*[]byte)})
+		default:
+			out = append(out, c.ptr(v))
+		}
+	}
+	return out
+}
+
+func colValue(k colKind, p any) any {
+	switch k {
+	case cText:
+		return *p.(*string)
+	case cLower:
+		return strings.ToLower(*p.(*string))
+	case cBool:
+		return b2i(*p.(*bool))
+	case cTime:
+		return toNanos(*p.(*time.Time))
+	case cInt:
+		return int64(*p.(*int))
+	case cInt64:
+		return *p.(*int64)
+	case cDur:
+		return int64(*p.(*time.Duration))
+	case cBlob:
+		if b := *p.(*[]byte); len(b) > 0 {
+			return b
+		}
+		return nil
+	}
+	return nil // unreachable: every kind is handled above
+}
+
+// timeDest scans unix nanoseconds into a time.Time.
+type timeDest struct{ t *time.Time }
+
+func (d timeDest) Scan(src any) error {
+	switch v := src.(type) {
+	case int64:
+		*d.t = fromNanos(v)
+	case nil:
+		*d.t = time.Time{}
+	default:
+		return fmt.Errorf("time column holds %T", src)
+	}
+	return nil
+}
+
+// durDest scans nanoseconds into a time.Duration.
+type durDest struct{ d *time.Duration }
+
+func (d durDest) Scan(src any) error {
+	switch v := src.(type) {
+	case int64:
+		*d.d = time.Duration(v)
+	case nil:
+		*d.d = 0
+	default:
+		return fmt.Errorf("duration column holds %T", src)
+	}
+	return nil
+}
+
+// blobDest scans a BLOB, leaving nil for NULL or empty.
+type blobDest struct{ b *[]byte }
+
+func (d blobDest) Scan(src any) error {
+	switch v := src.(type) {
+	case []byte:
+		if len(v) == 0 {
+			*d.b = nil
+		} else {
+			*d.b = append([]byte(nil), v...)
+		}
+	case string:
+		*d.b = []byte(v)
+	case nil:
+		*d.b = nil
+	default:
+		return fmt.Errorf("blob column holds %T", src)
+	}
+	return nil
+}
+
+var _ sql.Scanner = timeDest{}

@@ -1,0 +1,510 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/rosterhq/roster/repository"
+)
+
+// Side tables of a member's multi-valued attributes. Each row is
+// (account_id, member_pk, pos, ...values); pos keeps the element order.
+const (
+	sideEmails = iota
+	sidePhones
+	sideAddresses
+	sideRoles
+	sideOptionalPermissions
+	sideExpertise
+	sideChannels
+	sideManaged
+	sideCount
+)
+
+var sideTables = [sideCount]struct {
+	name string
+	cols []string // value columns after (account_id, member_pk, pos)
+	read []string // value columns returned by the side query, at most 8
+}{
+	sideEmails:              {"member_emails", []string{"value", "value_lc", "type", "type_lc", "display", "is_primary"}, []string{"value", "type", "display", "is_primary"}},
+	sidePhones:              {"member_phones", []string{"value", "value_lc", "type", "type_lc", "display", "is_primary"}, []string{"value", "type", "display", "is_primary"}},
+	sideAddresses:           {"member_addresses", []string{"formatted", "street_address", "locality", "region", "postal_code", "country", "type", "is_primary"}, []string{"formatted", "street_address", "locality", "region", "postal_code", "country", "type", "is_primary"}},
+	sideRoles:               {"member_roles", []string{"role_key", "role_key_lc"}, []string{"role_key"}},
+	sideOptionalPermissions: {"member_optional_permissions", []string{"role_key", "permission"}, []string{"role_key", "permission"}},
+	sideExpertise:           {"member_expertise", []string{"value", "value_lc"}, []string{"value"}},
+	sideChannels:            {"member_channels", []string{"value", "value_lc"}, []string{"value"}},
+	sideManaged:             {"member_managed_attributes", []string{"name"}, []string{"name"}},
+}
+
+const sideValueCols = 8
+
+var (
+	qInsertSide, qDeleteSide = sideStatements()
+	// qSideOne loads every side row of one member (?1 account, ?2 pk);
+	// qSideMany of a page of members (?2 a JSON array of pks).
+	qSideOne  = sideSelect("= ?2")
+	qSideMany = sideSelect("IN (SELECT value FROM json_each(?2))")
+)
+
+func sideStatements() (insert, del [sideCount]string) {
+	for k, t := range sideTables {
+		cols := append([]string{"account_id", "member_pk", "pos"}, t.cols...)
+		insert[k] = fmt.Sprintf("INSERT INTO %s (%s) VALUES (?%s)", t.name, strings.Join(cols, ", "), strings.Repeat(", ?", len(cols)-1))
+		del[k] = fmt.Sprintf("DELETE FROM %s WHERE account_id = ? AND member_pk = ?", t.name)
+	}
+	return insert, del
+}
+
+func sideSelect(cond string) string {
+	arms := make([]string, 0, sideCount)
+	for k, t := range sideTables {
+		cols := slices.Clone(t.read)
+		for len(cols) < sideValueCols {
+			cols = append(cols, "''")
+		}
+		arms = append(arms, fmt.Sprintf("SELECT %d, member_pk, pos, %s FROM %s WHERE account_id = ?1 AND member_pk %s",
+			k, strings.Join(cols, ", "), t.name, cond))
+	}
+	return strings.Join(arms, "\nUNION ALL ") + "\nORDER BY 1, 2, 3"
+}
+
+var (
+	qInsertMember      = memberTable.insertSQL()
+	qMemberCols        = "m.pk, " + memberTable.selectList("m")
+	qGetMember         = "SELECT " + qMemberCols + " FROM members m WHERE m.account_id = ? AND m.id = ?"
+	qGetMemberByName   = "SELECT " + qMemberCols + " FROM members m WHERE m.account_id = ? AND m.user_name_lc = ?"
+	qUpdateMember      = memberTable.updateSQL("account_id = ? AND pk = ? AND version = ?")
+	qMemberPK          = "SELECT pk FROM members WHERE account_id = ? AND id = ?"
+	qDeleteMember      = "DELETE FROM members WHERE pk = ?"
+	qBumpMemberGroups  = "UPDATE groups SET version = version + 1, updated_at = ? WHERE account_id = ? AND id IN (SELECT group_id FROM group_members WHERE account_id = ? AND member_id = ?)"
+	qDeleteMemberEdges = "DELETE FROM group_members WHERE account_id = ? AND member_id = ?"
+	qDeleteMemberSeat  = "DELETE FROM seats WHERE account_id = ? AND member_id = ?"
+	qDeleteMemberSess  = "DELETE FROM sessions WHERE account_id = ? AND member_id = ?"
+	qRevokeMemberToks  = "UPDATE tokens SET revoked_at = ? WHERE account_id = ? AND member_id = ? AND revoked_at = 0"
+	qGroupsOfMembers   = `SELECT gm.member_id, g.id, g.display_name FROM group_members gm
+		JOIN groups g ON g.account_id = gm.account_id AND g.id = gm.group_id
+		WHERE gm.account_id = ? AND gm.member_id IN (SELECT value FROM json_each(?))
+		ORDER BY gm.member_id, g.display_name_lc, g.id`
+)
+
+// memberRow is a member and its rowid, which keys its side rows.
+type memberRow struct {
+	pk  int64
+	key string // sort key, when the list is sorted
+	m   repository.Member
+}
+
+func scanMember(rows *sql.Rows, r *memberRow, extra ...any) error {
+	dest := append([]any{&r.pk}, memberTable.dests(&r.m)...)
+	return rows.Scan(append(dest, extra...)...)
+}
+
+// CreateMember stores m with its side rows.
+func (s *Store) CreateMember(ctx context.Context, m repository.Member) (repository.Member, error) {
+	if m.ID == "" {
+		m.ID = repository.NewID()
+	}
+	now := s.now()
+	m.Version, m.CreatedAt, m.UpdatedAt = 1, now, now
+	m = normalizeMember(m)
+	err := s.write(ctx, func(h handle) error {
+		pk, err := lastID(h.exec(ctx, qInsertMember, memberTable.args(&m)...))
+		if err != nil {
+			return err
+		}
+		return writeSides(ctx, h, m.AccountID, pk, &m, nil)
+	})
+	if err != nil {
+		return repository.Member{}, mapErr("create member", err)
+	}
+	return m, nil
+}
+
+func lastID(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// writeSides writes the side rows of m whose attribute differs from old
+// (every attribute when old is nil), replacing that attribute's rows.
+func writeSides(ctx context.Context, h handle, accountID string, pk int64, m, old *repository.Member) error {
+	for k := range sideCount {
+		if old != nil {
+			if sideEqual(k, m, old) {
+				continue
+			}
+			if _, err := h.exec(ctx, qDeleteSide[k], accountID, pk); err != nil {
+				return err
+			}
+		}
+		for i, row := range sideRows(k, m) {
+			args := append([]any{accountID, pk, i}, row...)
+			if _, err := h.exec(ctx, qInsertSide[k], args...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sideEqual reports whether attribute k of a and b is the same.
+func sideEqual(k int, a, b *repository.Member) bool {
+	switch k {
+	case sideEmails:
+		return slices.Equal(a.Emails, b.Emails)
+	case sidePhones:
+		return slices.Equal(a.PhoneNumbers, b.PhoneNumbers)
+	case sideAddresses:
+		return slices.Equal(a.Addresses, b.Addresses)
+	case sideRoles:
+		return slices.Equal(a.Roles, b.Roles)
+	case sideOptionalPermissions:
+		return slices.Equal(a.OptionalPermissions, b.OptionalPermissions)
+	case sideExpertise:
+		return slices.Equal(a.Profile.Expertise, b.Profile.Expertise)
+	case sideChannels:
+		return slices.Equal(a.Profile.Channels, b.Profile.Channels)
+	case sideManaged:
+		return slices.Equal(a.ManagedAttributes, b.ManagedAttributes)
+	}
+	return true
+}
+
+// sideRows returns the value columns (sideTables[k].cols) of attribute k.
+func sideRows(k int, m *repository.Member) [][]any {
+	lc := strings.ToLower
+	var rows [][]any
+	switch k {
+	case sideEmails:
+		for _, e := range m.Emails {
+			rows = append(rows, []any{e.Value, lc(e.Value), e.Type, lc(e.Type), e.Display, b2i(e.Primary)})
+		}
+	case sidePhones:
+		for _, p := range m.PhoneNumbers {
+			rows = append(rows, []any{p.Value, lc(p.Value), p.Type, lc(p.Type), p.Display, b2i(p.Primary)})
+		}
+	case sideAddresses:
+		for _, a := range m.Addresses {
+			rows = append(rows, []any{a.Formatted, a.StreetAddress, a.Locality, a.Region, a.PostalCode, a.Country, a.Type, b2i(a.Primary)})
+		}
+	case sideRoles:
+		for _, r := range m.Roles {
+			rows = append(rows, []any{r, lc(r)})
+		}
+	case sideOptionalPermissions:
+		for _, p := range m.OptionalPermissions {
+			rows = append(rows, []any{p.Role, p.Permission})
+		}
+	case sideExpertise:
+		for _, v := range m.Profile.Expertise {
+			rows = append(rows, []any{v, lc(v)})
+		}
+	case sideChannels:
+		for _, v := range m.Profile.Channels {
+			rows = append(rows, []any{v, lc(v)})
+		}
+	case sideManaged:
+		for _, v := range m.ManagedAttributes {
+			rows = append(rows, []any{v})
+		}
+	}
+	return rows
+}
+
+// loadSides fills the multi-valued attributes of rows with one query.
+func loadSides(ctx context.Context, h handle, accountID string, rows []*memberRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	byPK := make(map[int64]*repository.Member, len(rows))
+	var res *sql.Rows
+	var err error
+	if len(rows) == 1 {
+		byPK[rows[0].pk] = &rows[0].m
+		res, err = h.query(ctx, qSideOne, accountID, rows[0].pk)
+	} else {
+		pks := make([]int64, len(rows))
+		for i, r := range rows {
+			pks[i] = r.pk
+			byPK[r.pk] = &r.m
+		}
+		res, err = h.query(ctx, qSideMany, accountID, jsonInts(pks))
+	}
+	if err != nil {
+		return err
+	}
+	defer res.Close()
+	var (
+		kind int
+		pk   int64
+		pos  int
+		c    [sideValueCols]string
+	)
+	dest := []any{&kind, &pk, &pos}
+	for i := range c {
+		dest = append(dest, &c[i])
+	}
+	for res.Next() {
+		if err := res.Scan(dest...); err != nil {
+			return err
+		}
+		m := byPK[pk]
+		if m == nil {
+			continue
+		}
+		switch kind {
+		case sideEmails:
+			m.Emails = append(m.Emails, repository.Email{Value: c[0], Type: c[1], Display: c[2], Primary: c[3] == "1"})
+		case sidePhones:
+			m.PhoneNumbers = append(m.PhoneNumbers, repository.PhoneNumber{Value: c[0], Type: c[1], Display: c[2], Primary: c[3] == "1"})
+		case sideAddresses:
+			m.Addresses = append(m.Addresses, repository.Address{Formatted: c[0], StreetAddress: c[1], Locality: c[2], Region: c[3], PostalCode: c[4], Country: c[5], Type: c[6], Primary: c[7] == "1"})
+		case sideRoles:
+			m.Roles = append(m.Roles, c[0])
+		case sideOptionalPermissions:
+			m.OptionalPermissions = append(m.OptionalPermissions, repository.RolePermission{Role: c[0], Permission: c[1]})
+		case sideExpertise:
+			m.Profile.Expertise = append(m.Profile.Expertise, c[0])
+		case sideChannels:
+			m.Profile.Channels = append(m.Profile.Channels, c[0])
+		case sideManaged:
+			m.ManagedAttributes = append(m.ManagedAttributes, c[0])
+		}
+	}
+	return res.Err()
+}
+
+// GetMember returns the member with its multi-valued attributes.
+func (s *Store) GetMember(ctx context.Context, accountID, id string) (repository.Member, error) {
+	r, err := s.getMember(ctx, qGetMember, accountID, id)
+	return r.m, wrap("get member", err)
+}
+
+// GetMemberByUserName finds a member by userName, ignoring case.
+func (s *Store) GetMemberByUserName(ctx context.Context, accountID, userName string) (repository.Member, error) {
+	r, err := s.getMember(ctx, qGetMemberByName, accountID, strings.ToLower(userName))
+	return r.m, wrap("get member by userName", err)
+}
+
+func (s *Store) getMember(ctx context.Context, query, accountID, key string) (memberRow, error) {
+	var r memberRow
+	err := s.read(ctx, func(h handle) error {
+		rows, err := h.query(ctx, query, accountID, key)
+		if err != nil {
+			return err
+		}
+		found := rows.Next()
+		if found {
+			err = scanMember(rows, &r)
+		}
+		err = errors.Join(err, rows.Err(), rows.Close())
+		if err != nil {
+			return err
+		}
+		if !found {
+			return repository.ErrNotFound
+		}
+		return loadSides(ctx, h, accountID, []*memberRow{&r})
+	})
+	return r, err
+}
+
+// UpdateMember reads the member, applies fn to a copy and writes the result
+// if the version is still the one read, retrying fn otherwise. The account
+// and id cannot be changed by fn.
+func (s *Store) UpdateMember(ctx context.Context, accountID, id string, fn func(repository.Member) (repository.Member, error)) (repository.Member, error) {
+	var out repository.Member
+	err := s.update(ctx, "update member", func(ctx context.Context) (bool, error) {
+		old, err := s.getMember(ctx, qGetMember, accountID, id)
+		if err != nil {
+			return false, wrap("update member", err)
+		}
+		next, err := fn(cloneMember(old.m))
+		if err != nil {
+			return false, err
+		}
+		next.AccountID, next.ID, next.CreatedAt = old.m.AccountID, old.m.ID, old.m.CreatedAt
+		next.Version, next.UpdatedAt = old.m.Version+1, s.nextUpdate(old.m.UpdatedAt)
+		next = normalizeMember(next)
+		won := false
+		err = s.write(ctx, func(h handle) error {
+			n, err := affected(h.exec(ctx, qUpdateMember, memberTable.updateArgs(&next, accountID, old.pk, old.m.Version)...))
+			if err != nil || n == 0 {
+				return err
+			}
+			won = true
+			return writeSides(ctx, h, accountID, old.pk, &next, &old.m)
+		})
+		if err != nil {
+			return false, mapErr("update member", err)
+		}
+		out = next
+		return won, nil
+	})
+	if err != nil {
+		return repository.Member{}, err
+	}
+	return out, nil
+}
+
+// DeleteMember removes the member, its side rows, group edges (bumping
+// those groups' versions), seat and sessions, and revokes its API tokens.
+func (s *Store) DeleteMember(ctx context.Context, accountID, id string) error {
+	err := s.write(ctx, func(h handle) error {
+		var pk int64
+		if err := h.queryRow(ctx, []any{&pk}, qMemberPK, accountID, id); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return repository.ErrNotFound
+			}
+			return err
+		}
+		for k := range sideCount {
+			if _, err := h.exec(ctx, qDeleteSide[k], accountID, pk); err != nil {
+				return err
+			}
+		}
+		now := toNanos(s.now())
+		steps := []struct {
+			q    string
+			args []any
+		}{
+			{qBumpMemberGroups, []any{now, accountID, accountID, id}},
+			{qDeleteMemberEdges, []any{accountID, id}},
+			{qDeleteMemberSeat, []any{accountID, id}},
+			{qDeleteMemberSess, []any{accountID, id}},
+			{qRevokeMemberToks, []any{now, accountID, id}},
+			{qDeleteMember, []any{pk}},
+		}
+		for _, st := range steps {
+			if _, err := h.exec(ctx, st.q, st.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("delete member", err)
+}
+
+// GroupsOfMembers returns the groups of each member in one query.
+func (s *Store) GroupsOfMembers(ctx context.Context, accountID string, memberIDs []string) (map[string][]repository.GroupRef, error) {
+	out := make(map[string][]repository.GroupRef, len(memberIDs))
+	if len(memberIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.reader(ctx).query(ctx, qGroupsOfMembers, accountID, jsonStrings(dedupe(memberIDs)))
+	if err != nil {
+		return nil, wrap("groups of members", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var mid string
+		var g repository.GroupRef
+		if err := rows.Scan(&mid, &g.GroupID, &g.DisplayName); err != nil {
+			return nil, wrap("groups of members", err)
+		}
+		out[mid] = append(out[mid], g)
+	}
+	return out, wrap("groups of members", rows.Err())
+}
+
+// cloneMember copies m deeply enough that fn cannot change the record the
+// store compares against.
+func cloneMember(m repository.Member) repository.Member {
+	m.Emails = slices.Clone(m.Emails)
+	m.PhoneNumbers = slices.Clone(m.PhoneNumbers)
+	m.Addresses = slices.Clone(m.Addresses)
+	m.Roles = slices.Clone(m.Roles)
+	m.OptionalPermissions = slices.Clone(m.OptionalPermissions)
+	m.Profile.Expertise = slices.Clone(m.Profile.Expertise)
+	m.Profile.Channels = slices.Clone(m.Profile.Channels)
+	m.ManagedAttributes = slices.Clone(m.ManagedAttributes)
+	return m
+}
+
+// normalizeMember makes empty lists nil, as they read back.
+func normalizeMember(m repository.Member) repository.Member {
+	m.Emails = nilIfEmpty(m.Emails)
+	m.PhoneNumbers = nilIfEmpty(m.PhoneNumbers)
+	m.Addresses = nilIfEmpty(m.Addresses)
+	m.Roles = nilIfEmpty(m.Roles)
+	m.OptionalPermissions = nilIfEmpty(m.OptionalPermissions)
+	m.Profile.Expertise = nilIfEmpty(m.Profile.Expertise)
+	m.Profile.Channels = nilIfEmpty(m.Profile.Channels)
+	m.ManagedAttributes = nilIfEmpty(m.ManagedAttributes)
+	return m
+}
+
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// ListMembers lists the members q selects, without their groups (see
+// GroupsOfMembers): one query for the page, one for the multi-valued
+// attributes of the whole page, and a COUNT only when the page does not
+// tell the total.
+func (s *Store) ListMembers(ctx context.Context, accountID string, q repository.Query) (repository.Page[repository.Member], error) {
+	var page repository.Page[repository.Member]
+	p, err := memberList.plan(accountID, q)
+	if err != nil {
+		return page, err
+	}
+	s.warm(ctx, p.page, p.count)
+	err = s.read(ctx, func(h handle) error {
+		var rows []*memberRow
+		if p.limit > 0 {
+			res, err := h.query(ctx, p.page, p.pageArgs...)
+			if err != nil {
+				return err
+			}
+			defer res.Close()
+			for res.Next() {
+				r := new(memberRow)
+				var extra []any
+				if p.sorted {
+					extra = []any{&r.key}
+				}
+				if err := scanMember(res, r, extra...); err != nil {
+					return err
+				}
+				rows = append(rows, r)
+				if len(rows) > p.limit {
+					break
+				}
+			}
+			if err := errors.Join(res.Err(), res.Close()); err != nil {
+				return err
+			}
+			if len(rows) > p.limit {
+				rows = rows[:p.limit]
+				last := rows[len(rows)-1]
+				page.NextCursor = p.nextCursor(last.m.ID, last.key)
+			}
+			if err := loadSides(ctx, h, accountID, rows); err != nil {
+				return err
+			}
+		}
+		if total, ok := p.total(q, len(rows)); ok {
+			page.Total = total
+		} else if err := h.queryRow(ctx, []any{&page.Total}, p.count, p.countArgs...); err != nil {
+			return err
+		}
+		page.Items = make([]repository.Member, len(rows))
+		for i, r := range rows {
+			page.Items[i] = r.m
+		}
+		return nil
+	})
+	if err != nil {
+		return repository.Page[repository.Member]{}, wrap("list members", err)
+	}
+	return page, nil
+}

@@ -1,0 +1,43 @@
+package sqlite
+
+// The static statements, prepared when the store opens. A statement run
+// inside a transaction is taken from these caches; one missing here still
+// works, prepared on the transaction's connection each time.
+
+// readQueries are prepared on both pools (reads also run inside write
+// transactions).
+var readQueries = []string{
+	qGetAccount, qGetAccountDeletion,
+	qGetMember, qGetMemberByName, qSideOne, qSideMany, qMemberPK, qGroupsOfMembers,
+	qGetGroup, qGroupExists, qCountMembers, qGroupMembersAfter, qGroupMembersMany,
+	qGetRole, qListRoles, qRolePerms, qAllRolePerms, qRolePK,
+	qHoldsSeat, qSeatsInUse, qSeatTotal,
+	qGetInvitation, qGetInvitationByHash, qListOpenInvitations,
+	qGetTokenByHash, qListTokens, qListAllTokens,
+	qGetSessionByHash,
+	qGetSSO, qGetSSOByDomain, qListSSO, qSSODomains, qAllSSODomains,
+	qOutboxStats,
+}
+
+// writeQueries are prepared on the writer only.
+var writeQueries = func() []string {
+	qs := []string{
+		qInsertAccount, qUpdateAccount, qInsertAccountDeletion,
+		qInsertMember, qUpdateMember, qDeleteMember, qBumpMemberGroups, qDeleteMemberEdges,
+		qDeleteMemberSeat, qDeleteMemberSess, qRevokeMemberToks,
+		qInsertGroup, qUpdateGroup, qDeleteGroup, qDeleteEdges, qAddEdges, qRemoveEdges,
+		qRemoveOtherEdges, qBumpGroup,
+		qInsertRole, qUpdateRole, qDeleteRole, qInsertRolePerm, qDeleteRolePerm,
+		qInsertSeat, qDeleteSeat, qSetSeatTotal,
+		qInsertInvitation, qUpdateInvitation,
+		qInsertToken, qTouchToken, qRevokeToken, qRevokeMemberAPITk,
+		qInsertSession, qTouchSession, qRevokeSession, qRevokeMemberSess, qDeleteExpiredSess,
+		qInsertSSO, qUpdateSSO, qDeleteSSO, qInsertSSODomain, qDeleteSSODomains,
+		qUseOnce, qDeleteExpiredReplays,
+		qInsertAudit,
+		qEnqueueEmail, qClaimEmails, qMarkEmailSent, qMarkEmailFailed,
+	}
+	qs = append(qs, qDeleteAccountRows...)
+	qs = append(qs, qInsertSide[:]...)
+	return append(qs, qDeleteSide[:]...)
+}()

@@ -1,0 +1,239 @@
+package storetest
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/rosterhq/roster/repository"
+)
+
+func init() {
+	register(
+		testCase{"GroupCRUD", testGroupCRUD},
+		testCase{"GroupEdges", testGroupEdges},
+	)
+}
+
+func testGroupCRUD(t *testing.T, c Config) {
+	s := c.New(t)
+	ctx := t.Context()
+	acct := newAccount(t, s)
+	m1 := newMember(t, s, acct.ID, "m1@example.com")
+	m2 := newMember(t, s, acct.ID, "m2@example.com")
+
+	t.Run("WithMembers", func(t *testing.T) {
+		want := repository.Group{
+			AccountID:   acct.ID,
+			ID:          repository.NewID(),
+			DisplayName: "Tier 1",
+			ExternalID:  "okta-grp-1",
+			RoleKey:     "agent",
+			Source:      repository.SourceSCIM,
+			Members:     []repository.GroupMember{{MemberID: m2.ID}, {MemberID: m1.ID}},
+		}
+		created, err := s.CreateGroup(ctx, want)
+		must(t, err, "create group with members")
+		expect(t, created.Version, int64(1), "version of a new group")
+		expectRecent(t, created.CreatedAt, "new group CreatedAt")
+
+		got, err := s.GetGroup(ctx, acct.ID, created.ID, false)
+		must(t, err, "get group without members")
+		expect(t, len(got.Members), 0, "members of a group read without members")
+		plain := want
+		plain.ID, plain.Meta, plain.Members = created.ID, created.Meta, nil
+		expectSame(t, got, plain, "GetGroup without members")
+
+		got, err = s.GetGroup(ctx, acct.ID, created.ID, true)
+		must(t, err, "get group with members")
+		expectSet(t, groupMemberIDs(got.Members), []string{m1.ID, m2.ID}, "members of a group read with members")
+		got.Members = nil
+		expectSame(t, got, plain, "GetGroup with members, attributes")
+
+		expectSeq(t, groupsOf(t, s, acct.ID, m1.ID), []string{created.ID}, "groups of m1")
+		refs, err := s.GroupsOfMembers(ctx, acct.ID, []string{m1.ID, m2.ID})
+		must(t, err, "groups of two members")
+		for _, id := range []string{m1.ID, m2.ID} {
+			if len(refs[id]) != 1 || refs[id][0].GroupID != created.ID || refs[id][0].DisplayName != "Tier 1" {
+				t.Errorf("groups of member %s: got %+v, want [{%s Tier 1}]", id, refs[id], created.ID)
+			}
+		}
+	})
+
+	t.Run("WithoutMembers", func(t *testing.T) {
+		g := newGroup(t, s, acct.ID, "Empty")
+		got, err := s.GetGroup(ctx, acct.ID, g.ID, true)
+		must(t, err, "get empty group with members")
+		expect(t, len(got.Members), 0, "members of an empty group")
+		expectSeq(t, allGroupMembers(t, s, acct.ID, g.ID, 10), nil, "edges of an empty group")
+	})
+
+	t.Run("List", func(t *testing.T) {
+		p, err := s.ListGroups(ctx, acct.ID, repository.Query{SortBy: repository.GroupDisplayName, Count: 10}, true)
+		must(t, err, "list groups with members")
+		expect(t, p.Total, 2, "total groups")
+		if len(p.Items) != 2 {
+			t.Fatalf("list groups: %d items, want 2", len(p.Items))
+		}
+		expect(t, p.Items[0].DisplayName, "Empty", "first group by displayName")
+		expect(t, len(p.Items[0].Members), 0, "members of the empty group in a list")
+		expectSet(t, groupMemberIDs(p.Items[1].Members), []string{m1.ID, m2.ID}, "members of Tier 1 in a list")
+
+		p, err = s.ListGroups(ctx, acct.ID, repository.Query{SortBy: repository.GroupDisplayName, Count: 10}, false)
+		must(t, err, "list groups without members")
+		for _, g := range p.Items {
+			expect(t, len(g.Members), 0, "members of %s listed without members", g.DisplayName)
+		}
+	})
+
+	t.Run("UpdateKeepsEdges", func(t *testing.T) {
+		g := newGroup(t, s, acct.ID, "Renamed later", m1.ID)
+		updated, err := s.UpdateGroup(ctx, acct.ID, g.ID, func(g repository.Group) (repository.Group, error) {
+			g.DisplayName = "Renamed"
+			g.RoleKey = "supervisor"
+			g.Members = nil // edges are not the update's business
+			return g, nil
+		})
+		must(t, err, "update group")
+		expect(t, updated.Version, g.Version+1, "group version after one update")
+		got, err := s.GetGroup(ctx, acct.ID, g.ID, true)
+		must(t, err, "get group")
+		expect(t, got.DisplayName, "Renamed", "displayName after update")
+		expect(t, got.RoleKey, "supervisor", "roleKey after update")
+		expectSeq(t, groupMemberIDs(got.Members), []string{m1.ID}, "edges after updating the group's attributes")
+		refs, err := s.GroupsOfMembers(ctx, acct.ID, []string{m1.ID})
+		must(t, err, "groups of m1")
+		found := false
+		for _, r := range refs[m1.ID] {
+			if r.GroupID == g.ID {
+				found = true
+				expect(t, r.DisplayName, "Renamed", "GroupRef.DisplayName after a rename")
+			}
+		}
+		expect(t, found, true, "renamed group among m1's groups")
+
+		stop := errors.New("read-only group")
+		_, err = s.UpdateGroup(ctx, acct.ID, g.ID, func(g repository.Group) (repository.Group, error) {
+			g.DisplayName = "never stored"
+			return g, stop
+		})
+		mustIs(t, err, stop, "update group whose function fails")
+		again, err := s.GetGroup(ctx, acct.ID, g.ID, false)
+		must(t, err, "get group")
+		expect(t, again.DisplayName, "Renamed", "displayName after an aborted update")
+		expect(t, again.Version, updated.Version, "version after an aborted update")
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		g := newGroup(t, s, acct.ID, "Short lived", m1.ID, m2.ID)
+		must(t, s.DeleteGroup(ctx, acct.ID, g.ID), "delete group")
+		_, err := s.GetGroup(ctx, acct.ID, g.ID, false)
+		mustIs(t, err, repository.ErrNotFound, "get deleted group")
+		mustIs(t, s.DeleteGroup(ctx, acct.ID, g.ID), repository.ErrNotFound, "delete group twice")
+		if slices.Contains(groupsOf(t, s, acct.ID, m1.ID), g.ID) {
+			t.Errorf("deleted group still among the groups of m1")
+		}
+		p := listMembers(t, s, acct.ID, repository.Query{
+			Filter: repository.Compare{Field: repository.MemberGroupID, Op: repository.OpEq, Value: g.ID}, Count: 10,
+		})
+		expect(t, p.Total, 0, "members filtered by a deleted group")
+		_, err = s.AddGroupMembers(ctx, acct.ID, g.ID, []string{m1.ID})
+		mustIs(t, err, repository.ErrNotFound, "add members to a deleted group")
+		// Its displayName is free again.
+		newGroup(t, s, acct.ID, "SHORT LIVED")
+	})
+
+	t.Run("NotFound", func(t *testing.T) {
+		id := repository.NewID()
+		_, err := s.GetGroup(ctx, acct.ID, id, true)
+		mustIs(t, err, repository.ErrNotFound, "get unknown group")
+		_, err = s.UpdateGroup(ctx, acct.ID, id, func(g repository.Group) (repository.Group, error) {
+			t.Error("update function called for an unknown group")
+			return g, nil
+		})
+		mustIs(t, err, repository.ErrNotFound, "update unknown group")
+		_, err = s.RemoveGroupMembers(ctx, acct.ID, id, []string{m1.ID})
+		mustIs(t, err, repository.ErrNotFound, "remove members from unknown group")
+		mustIs(t, s.ReplaceGroupMembers(ctx, acct.ID, id, []string{m1.ID}), repository.ErrNotFound, "replace members of unknown group")
+	})
+}
+
+// testGroupEdges covers Add, Remove, Replace and ListGroupMembers.
+func testGroupEdges(t *testing.T, c Config) {
+	s := c.New(t)
+	ctx := t.Context()
+	acct := newAccount(t, s)
+	var ids []string
+	for i := range 6 {
+		ids = append(ids, newMember(t, s, acct.ID, unique("edge")+"@example.com", func(m *repository.Member) {
+			m.DisplayName = "Edge " + string(rune('A'+i))
+		}).ID)
+	}
+	sorted := slices.Sorted(slices.Values(ids))
+	g := newGroup(t, s, acct.ID, "Edges", ids[0])
+	version := func() int64 {
+		t.Helper()
+		got, err := s.GetGroup(ctx, acct.ID, g.ID, false)
+		must(t, err, "get group")
+		return got.Version
+	}
+
+	t.Run("Add", func(t *testing.T) {
+		v := version()
+		n, err := s.AddGroupMembers(ctx, acct.ID, g.ID, []string{ids[1], ids[2], ids[0]})
+		must(t, err, "add members")
+		expect(t, n, 2, "edges added (one of three existed)")
+		expect(t, version(), v+1, "group version after adding members")
+		expectSet(t, allGroupMembers(t, s, acct.ID, g.ID, 100), ids[:3], "edges after add")
+
+		n, err = s.AddGroupMembers(ctx, acct.ID, g.ID, []string{ids[1]})
+		must(t, err, "add an existing member")
+		expect(t, n, 0, "edges added for an existing member")
+		expectSet(t, allGroupMembers(t, s, acct.ID, g.ID, 100), ids[:3], "edges after re-adding a member")
+
+		_, err = s.AddGroupMembers(ctx, acct.ID, g.ID, []string{ids[3], repository.NewID()})
+		mustIs(t, err, repository.ErrNotFound, "add an unknown member id")
+		expectSet(t, allGroupMembers(t, s, acct.ID, g.ID, 100), ids[:3], "edges after a refused add (nothing added)")
+	})
+
+	t.Run("Remove", func(t *testing.T) {
+		v := version()
+		n, err := s.RemoveGroupMembers(ctx, acct.ID, g.ID, []string{ids[2], ids[5], repository.NewID()})
+		must(t, err, "remove members")
+		expect(t, n, 1, "edges removed (others were absent)")
+		expect(t, version(), v+1, "group version after removing a member")
+		expectSet(t, allGroupMembers(t, s, acct.ID, g.ID, 100), ids[:2], "edges after remove")
+		_, err = s.GetMember(ctx, acct.ID, ids[2])
+		must(t, err, "a member removed from a group still exists")
+	})
+
+	t.Run("Replace", func(t *testing.T) {
+		v := version()
+		must(t, s.ReplaceGroupMembers(ctx, acct.ID, g.ID, []string{ids[1], ids[3], ids[4]}), "replace members")
+		expectSet(t, allGroupMembers(t, s, acct.ID, g.ID, 100), []string{ids[1], ids[3], ids[4]}, "edges after replace")
+		if version() <= v {
+			t.Errorf("group version did not grow with ReplaceGroupMembers")
+		}
+		expectSeq(t, groupsOf(t, s, acct.ID, ids[0]), nil, "groups of a member replaced out")
+
+		err := s.ReplaceGroupMembers(ctx, acct.ID, g.ID, []string{ids[5], repository.NewID()})
+		mustIs(t, err, repository.ErrNotFound, "replace with an unknown member id")
+		expectSet(t, allGroupMembers(t, s, acct.ID, g.ID, 100), []string{ids[1], ids[3], ids[4]}, "edges after a refused replace")
+
+		must(t, s.ReplaceGroupMembers(ctx, acct.ID, g.ID, nil), "replace with nobody")
+		expectSeq(t, allGroupMembers(t, s, acct.ID, g.ID, 100), nil, "edges after replacing with nobody")
+	})
+
+	t.Run("ListGroupMembersPaging", func(t *testing.T) {
+		must(t, s.ReplaceGroupMembers(ctx, acct.ID, g.ID, ids), "replace members")
+		for _, limit := range []int{1, 2, 4, 6, 100} {
+			expectSeq(t, allGroupMembers(t, s, acct.ID, g.ID, limit), sorted, "edges paged %d at a time", limit)
+		}
+		page, err := s.ListGroupMembers(ctx, acct.ID, g.ID, sorted[2], 2)
+		must(t, err, "list after the third id")
+		expectSeq(t, groupMemberIDs(page), sorted[3:5], "two edges after the third id")
+		page, err = s.ListGroupMembers(ctx, acct.ID, g.ID, sorted[5], 10)
+		must(t, err, "list after the last id")
+		expect(t, len(page), 0, "edges after the last id")
+	})
+}
