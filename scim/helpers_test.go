@@ -33,7 +33,7 @@ const baseURL = "https://roster.test/scim/v2"
 
 // env is a running SCIM server over a real SQLite store with two accounts.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	store *spyStore
 	svc   *provisioning.Service
@@ -51,7 +51,7 @@ type account struct {
 // envOptions tweak the server of a test.
 type envOptions func(*scim.Options)
 
-func newEnv(t *testing.T, opts ...envOptions) *env {
+func newEnv(t testing.TB, opts ...envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, t.TempDir()+"/r.db")
@@ -170,7 +170,7 @@ func escapeQuery(path string) string {
 }
 
 // want fails unless the status is as expected.
-func (r result) want(t *testing.T, status int) result {
+func (r result) want(t testing.TB, status int) result {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d; body: %s", r.status, status, r.raw)
@@ -179,7 +179,7 @@ func (r result) want(t *testing.T, status int) result {
 }
 
 // wantError checks a SCIM error response.
-func (r result) wantError(t *testing.T, status int, scimType string) result {
+func (r result) wantError(t testing.TB, status int, scimType string) result {
 	t.Helper()
 	r.want(t, status)
 	if got := r.str("status"); got != fmt.Sprint(status) {
@@ -373,9 +373,16 @@ func adminActor(acc account) provisioning.Actor {
 func checkPassword(hash, plain string) bool { return provisioning.CheckPassword(hash, plain) }
 
 // testWriter sends the server's logs to the test log.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// with returns a copy of e reporting failures to t.
+func (e *env) with(t testing.TB) *env {
+	c := *e
+	c.t = t
+	return &c
 }

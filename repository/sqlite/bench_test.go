@@ -14,7 +14,7 @@ const benchMembers = 100_000
 
 // seedBench creates an account of n members (an email and a role each) in
 // transactions of a few thousand inserts, and a group of its first half.
-func seedBench(b *testing.B, n int) (*Store, string, []string, repository.Group) {
+func seedBench(b testing.TB, n int) (*Store, string, []string, repository.Group) {
 	b.Helper()
 	s := newStore(b)
 	ctx := context.Background()
@@ -190,3 +190,5 @@ func BenchmarkContract(b *testing.B) {
 		New: func(t testing.TB) repository.Store { return newStore(t) },
 	})
 }
+
+func seedBenchT(t testing.TB, n int) (*Store, string, []string, repository.Group) { return seedBench(t, n) }

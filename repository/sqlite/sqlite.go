@@ -85,6 +85,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		"foreign_keys(1)",
 		"temp_store(MEMORY)",
 		"cache_size(-16000)",
+		"mmap_size(268435456)",
 	}
 	// journal_mode is set by migrate once the file is known to be ours: it is
 	// persistent, and must not convert another program's database.

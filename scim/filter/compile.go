@@ -102,10 +102,8 @@ func (c *compiler) complexCompare(a *attrDef, x cmpExpr) (repository.Filter, err
 	case x.op != repository.OpPr || a.multi:
 		return nil, whatFilter.errorf("%q is a complex attribute: compare one of its sub-attributes, such as %q",
 			clip(x.path.raw), string(present[0].(repository.Compare).Field))
-	case len(present) == 1:
-		return present[0], nil
 	}
-	return present, nil
+	return join(false, present...), nil
 }
 
 // valuePath compiles attr[filter] (and attr[filter].sub op value) to an

@@ -62,6 +62,11 @@
 //
 // # Compiled form
 //
+// A comparison on a multi-valued attribute, such as emails.type eq "work",
+// is a repository.Compare on that field: it matches when any element
+// matches, and with ne when no element equals the value (the repository
+// model's reading, which is what "ne" is used for in practice).
+//
 // A value filter compiles to repository.Any over the attribute's elements,
 // except where a plain Compare means the same: attr[x eq "v"] is the
 // Compare itself, and each side of an "or" inside the brackets is taken

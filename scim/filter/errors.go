@@ -39,6 +39,7 @@ type Error struct {
 	Detail string
 }
 
+// Error returns Detail.
 func (e *Error) Error() string { return e.Detail }
 
 // Is makes errors.Is match the sentinel of the error's kind. Filter and

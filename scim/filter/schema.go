@@ -62,10 +62,6 @@ const (
 	typeComplex
 )
 
-func (t attrType) String() string {
-	return [...]string{"string", "boolean", "dateTime", "reference", "binary", "complex"}[t]
-}
-
 // attrDef describes one attribute or sub-attribute of a schema.
 type attrDef struct {
 	name      string // canonical spelling
@@ -111,7 +107,7 @@ func attr(name string, typ attrType, subs ...*attrDef) *attrDef {
 func str(name string) *attrDef      { return attr(name, typeString) }
 func boolean(name string) *attrDef  { return attr(name, typeBoolean) }
 func dateTime(name string) *attrDef { return attr(name, typeDateTime) }
-func ref(name string) *attrDef      { return attr(name, typeReference) }
+func ref(name string) *attrDef      { return attr(name, typeReference).exact() } // RFC 7643 2.3.7
 func complexAttr(name string, subs ...*attrDef) *attrDef {
 	return attr(name, typeComplex, subs...)
 }
@@ -190,7 +186,7 @@ func commonAttrs(id, externalID, created, lastModified repository.Field) []*attr
 			str("resourceType").exact(),
 			dateTime("created").filterAs(created),
 			dateTime("lastModified").filterAs(lastModified),
-			ref("location").exact(),
+			ref("location"),
 			str("version").exact(),
 		),
 	}
@@ -217,7 +213,7 @@ var userDef = build("Users", repository.MemberFields,
 		str("locale").filterAs(repository.MemberLocale),
 		str("timezone").filterAs(repository.MemberTimezone),
 		boolean("active").filterAs(repository.MemberActive),
-		str("password").exact(),
+		str("password"),
 		complexAttr("emails",
 			str("value").filterAs(repository.MemberEmailValue),
 			str("display"),

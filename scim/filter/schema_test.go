@@ -57,7 +57,7 @@ func TestCatalogueMatchesRepository(t *testing.T) {
 			want := map[attrType]repository.Kind{typeString: repository.KindString, typeReference: repository.KindString,
 				typeBoolean: repository.KindBool, typeDateTime: repository.KindTime}
 			if k, ok := want[elem.typ]; !ok || k != info.Kind {
-				t.Errorf("%s %s is %s but field %q has kind %d", r.name, a.path(), elem.typ, a.field, info.Kind)
+				t.Errorf("%s %s has type %d but field %q has kind %d", r.name, a.path(), elem.typ, a.field, info.Kind)
 			}
 			multi := ""
 			switch {
