@@ -1,10 +1,15 @@
 package scim_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/rosterhq/roster/scim"
 )
 
 func TestServiceProviderConfig(t *testing.T) {
@@ -148,4 +153,37 @@ func TestEndpointErrors(t *testing.T) {
 	// Endpoint names are matched in any case.
 	e.do(e.a, "GET", "/users?count=1", nil).want(t, http.StatusOK)
 	e.do(e.a, "GET", "/serviceproviderconfig", nil).want(t, http.StatusOK)
+}
+
+func TestNewAndHandler(t *testing.T) {
+	e := newEnv(t)
+	for _, bad := range []string{"", "/scim/v2", "ftp://x/scim", "https://x/scim?q=1", "::"} {
+		if _, err := scim.New(e.svc, scim.Options{BaseURL: bad}); err == nil {
+			t.Errorf("base URL %q accepted", bad)
+		}
+	}
+	if _, err := scim.New(nil, scim.Options{BaseURL: baseURL}); err == nil {
+		t.Errorf("nil service accepted")
+	}
+	srv, err := scim.New(e.svc, scim.Options{BaseURL: "https://other.test/api/scim/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(http.StripPrefix("/api/scim", srv.Handler()))
+	defer ts.Close()
+	req, _ := http.NewRequest("GET", ts.URL+"/api/scim/Users?count=1", nil)
+	req.Header.Set("Authorization", "Bearer "+e.a.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, %v", resp.StatusCode, err)
+	}
+	loc := lookup(body, "Resources.0.meta.location")
+	if s, _ := loc.(string); !strings.HasPrefix(s, "https://other.test/api/scim/Users/") {
+		t.Errorf("meta.location %v: the configured base URL (without its trailing slash) is used", loc)
+	}
 }

@@ -58,8 +58,16 @@
 //     writes once. PATCH on a Group sends member additions and removals
 //     straight to the membership edges (their cost does not depend on the
 //     group's size) and answers 204 unless attributes are requested.
+//   - PUT on a Group replaces its attributes and makes the listed members
+//     its exact membership (a PUT without "members" empties the group).
 //   - GET with excludedAttributes=members never reads a group's members.
+//   - Member references must be members of the token's account; unknown
+//     or foreign ids are a 400 invalidValue and nothing changes. Removing
+//     an id that is not a member is not an error (idempotent deprovisioning).
 //   - Lists: count is capped at MaxResults (default 1000); count=0 returns
 //     totals only. POST /.search at the root lists Users then Groups.
 //   - /Me answers 501.
+//   - Every change is audited by provisioning with the token as actor and
+//     the request id (X-Request-Id: the one a middleware in front set, else
+//     the caller's, else a new one).
 package scim

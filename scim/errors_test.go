@@ -118,3 +118,37 @@ func TestInternalErrorIsOpaque(t *testing.T) {
 		t.Errorf("the cause leaks: %s", r.raw)
 	}
 }
+
+func TestAuditOfSCIMChanges(t *testing.T) {
+	e := newEnv(t)
+	r := e.do(e.a, "POST", "/Users", user("audited@acme.example"), "X-Request-Id", "okta-req-42").want(t, http.StatusCreated)
+	if got := r.header.Get("X-Request-Id"); got != "okta-req-42" {
+		t.Errorf("X-Request-Id %q", got)
+	}
+	id := r.str("id")
+	e.do(e.a, "PATCH", "/Users/"+id, patch(op("replace", "active", false)), "X-Request-Id", "okta-req-43").want(t, http.StatusOK)
+	gid := e.createGroup(e.a, "Audited", id)
+	e.do(e.a, "PATCH", "/Groups/"+gid, patch(op("remove", "members", nil))).want(t, http.StatusNoContent)
+
+	events, err := e.store.ListAudit(e.ctx, e.a.id, repository.AuditQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]repository.AuditEvent{}
+	for _, ev := range events.Items {
+		if ev.ActorKind == repository.ActorSCIMToken {
+			seen[ev.Action] = ev
+			if ev.ActorID == "" || ev.RequestID == "" || len(ev.Diff) == 0 {
+				t.Errorf("event %+v", ev)
+			}
+		}
+	}
+	for _, action := range []string{"member.create", "member.deactivate", "group.create", "group.members.replace"} {
+		if _, ok := seen[action]; !ok {
+			t.Errorf("no %s event; have %v", action, seen)
+		}
+	}
+	if ev := seen["member.deactivate"]; ev.RequestID != "okta-req-43" || ev.TargetID != id || !strings.Contains(string(ev.Diff), `"Active"`) {
+		t.Errorf("deactivation event %+v diff %s", ev, ev.Diff)
+	}
+}

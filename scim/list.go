@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -286,20 +287,35 @@ func (s *Server) searchAll(ctx context.Context, t tenant, lp listParams) (*listR
 		list func(context.Context, tenant, listParams) (*listResponse, error)
 		res  filter.Resource
 	}
+	type usablePart struct {
+		part
+		lp listParams
+	}
 	parts := []part{{s.listUsers, filter.Users}, {s.listGroups, filter.Groups}}
-	var firstErr error
-	var usable []part
+	var filterErr, sortErr error
+	var usable []usablePart
+	sorted := false
 	for _, p := range parts {
-		if _, err := lp.query(p.res); err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
+		if _, err := p.res.Compile(lp.filter); err != nil {
+			filterErr = cmp.Or(filterErr, err)
 			continue
 		}
-		usable = append(usable, p)
+		plp := lp
+		if _, err := p.res.SortField(lp.sortBy); err != nil {
+			// sortBy names an attribute this type lacks: its results come
+			// unsorted.
+			sortErr = cmp.Or(sortErr, err)
+			plp.sortBy = ""
+		} else if lp.sortBy != "" {
+			sorted = true
+		}
+		usable = append(usable, usablePart{p, plp})
 	}
-	if len(usable) == 0 {
-		return nil, firstErr
+	switch {
+	case len(usable) == 0:
+		return nil, filterErr
+	case lp.sortBy != "" && !sorted:
+		return nil, sortErr
 	}
 	total := 0
 	var resources []any
@@ -308,7 +324,7 @@ func (s *Server) searchAll(ctx context.Context, t tenant, lp listParams) (*listR
 	for _, p := range usable {
 		// First ask for the total only, then the slice of this type that
 		// falls into the page.
-		sub := lp
+		sub := p.lp
 		sub.count = 0
 		sub.startIndex = 1
 		head, err := p.list(ctx, t, sub)

@@ -373,10 +373,10 @@ func coerceOne(a *attr, name string, v any) (any, error) {
 		switch s := v.(type) {
 		case string:
 			return s, nil
-		case json.Number:
+		case json.Number, float64:
 			// An identifier sent as a number (an employee number) keeps
 			// its digits.
-			return s.String(), nil
+			return toNumber(s)
 		}
 		return nil, badRequest(typeInvalidValue, "%s must be a string, not %s", name, describeValue(v))
 	}

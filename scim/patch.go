@@ -423,21 +423,23 @@ func applyFiltered(container map[string]any, a *attr, name string, o pathOp) err
 		return nil
 	}
 	if len(matched) == 0 {
-		el := pinnedElement(a, o.path.Filter)
-		if len(el) == 0 {
-			return badRequest(typeNoTarget, "no value of %s matches [%s], and a new one cannot be made from that filter",
-				a.name, o.path.Filter.String())
-		}
-		if s != nil {
-			el[s.name] = v
-		} else if obj, ok := v.(map[string]any); ok {
-			for k, x := range obj {
-				el[k] = x
-			}
-		}
 		if a.typ != "complex" {
-			list = append(list, el["value"])
+			// A list of simple values (expertise): the value is the new
+			// element.
+			list = append(list, v)
 		} else {
+			el := pinnedElement(a, o.path.Filter)
+			if len(el) == 0 {
+				return badRequest(typeNoTarget, "no value of %s matches [%s], and a new one cannot be made from that filter",
+					a.name, o.path.Filter.String())
+			}
+			if s != nil {
+				el[s.name] = v
+			} else if obj, ok := v.(map[string]any); ok {
+				for k, x := range obj {
+					el[k] = x
+				}
+			}
 			list = append(list, el)
 		}
 		matched = []int{len(list) - 1}
@@ -460,17 +462,11 @@ func applyFiltered(container map[string]any, a *attr, name string, o pathOp) err
 	return nil
 }
 
-// pinnedElement builds a new element from the equalities of a value
-// filter: type eq "work" gives {"type": "work"}. Only a filter that is a
-// single equality per sub-attribute pins anything.
+// pinnedElement builds a new complex element from the equalities of a
+// value filter: type eq "work" gives {"type": "work"}. Only a filter that
+// is a single equality per sub-attribute pins anything.
 func pinnedElement(a *attr, f *filter.ElementFilter) map[string]any {
 	el := map[string]any{}
-	if a.typ != "complex" {
-		if vals, ok := f.EqualValues("value"); ok && len(vals) == 1 {
-			el["value"] = vals[0]
-		}
-		return el
-	}
 	for _, s := range a.sub {
 		if vals, ok := f.EqualValues(s.name); ok && len(vals) == 1 && !s.readOnly() {
 			el[s.name] = vals[0]

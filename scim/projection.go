@@ -19,6 +19,7 @@ type projection struct {
 // not have are ignored: they select nothing.
 func parseProjection(res filter.Resource, attributes, excluded []string) projection {
 	var p projection
+	named := false
 	read := func(list []string) []filter.Path {
 		var out []filter.Path
 		for _, item := range list {
@@ -27,6 +28,7 @@ func parseProjection(res filter.Resource, attributes, excluded []string) project
 				if name == "" {
 					continue
 				}
+				named = true
 				path, err := res.ParsePath(name)
 				if err != nil || path.Filter != nil {
 					continue
@@ -37,12 +39,12 @@ func parseProjection(res filter.Resource, attributes, excluded []string) project
 		return out
 	}
 	p.include = read(attributes)
-	p.exclude = read(excluded)
-	if len(attributes) > 0 && p.include == nil {
+	if named && p.include == nil {
 		// Only unknown names were asked for: return the always-returned
 		// attributes, not the default set.
 		p.include = []filter.Path{}
 	}
+	p.exclude = read(excluded)
 	return p
 }
 

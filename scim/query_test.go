@@ -171,6 +171,8 @@ func TestProjection(t *testing.T) {
 		{"excludedAttributes=id", []string{"id"}, nil},
 		{"attributes=groups", []string{"groups.0.value"}, []string{"userName"}},
 		{"ATTRIBUTES=USERNAME", []string{"userName"}, []string{"emails"}},
+		{"attributes=", []string{"userName", "emails", "meta"}, nil},
+		{"attributes=shoeSize", []string{"id"}, []string{"userName"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.query, func(t *testing.T) {
@@ -240,4 +242,21 @@ func TestSearch(t *testing.T) {
 	e.do(e.a, "POST", "/Users/.search", search(map[string]any{"count": true})).wantError(t, http.StatusBadRequest, "invalidValue")
 	e.do(e.a, "POST", "/Users/.search", map[string]any{"schemas": []any{"urn:x"}}).wantError(t, http.StatusBadRequest, "invalidSyntax")
 	e.do(e.a, "GET", "/Users/.search", nil).wantError(t, http.StatusMethodNotAllowed, "")
+}
+
+func TestRootSearchSort(t *testing.T) {
+	e := newEnv(t)
+	seedPeople(e)
+	e.createGroup(e.a, "Zeta")
+	// userName sorts the users; the groups, which have none, still come.
+	r := e.do(e.a, "POST", "/.search", map[string]any{
+		"schemas": []any{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"},
+		"sortBy":  "userName", "sortOrder": "descending",
+	}).want(t, http.StatusOK)
+	if r.get("totalResults") != 7.0 || r.str("Resources.0.userName") != "owner@acme.example" || r.str("Resources.6.displayName") != "Zeta" {
+		t.Errorf("root search sorted: %s", r.raw)
+	}
+	e.do(e.a, "POST", "/.search", map[string]any{
+		"schemas": []any{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}, "sortBy": "shoeSize",
+	}).wantError(t, http.StatusBadRequest, "invalidValue")
 }

@@ -227,3 +227,36 @@ func matchJSON(at string, want, got any) []string {
 		return nil
 	}
 }
+
+// TestReplayMatcher keeps the fragment matcher honest: a replay that
+// cannot fail proves nothing.
+func TestReplayMatcher(t *testing.T) {
+	got := map[string]any{"a": "x", "n": 1.0, "list": []any{map[string]any{"v": "1"}, map[string]any{"v": "2"}}, "empty": []any{}}
+	tests := []struct {
+		want  string
+		match bool
+	}{
+		{`{"a": "x"}`, true},
+		{`{"a": "y"}`, false},
+		{`{"n": 1}`, true},
+		{`{"n": "$number", "a": "$string"}`, true},
+		{`{"a": "$number"}`, false},
+		{`{"missing": "$absent"}`, true},
+		{`{"a": "$absent"}`, false},
+		{`{"missing": "$any"}`, false},
+		{`{"list": [{"v": "2"}, {"v": "1"}]}`, true},
+		{`{"list": [{"v": "1"}, {"v": "1"}]}`, false},
+		{`{"list": [{"v": "3"}]}`, false},
+		{`{"list": "$nonempty", "empty": []}`, true},
+		{`{"empty": "$nonempty"}`, false},
+	}
+	for _, tc := range tests {
+		var want any
+		if err := json.Unmarshal([]byte(tc.want), &want); err != nil {
+			t.Fatal(err)
+		}
+		if problems := matchJSON("", want, got); (len(problems) == 0) != tc.match {
+			t.Errorf("%s: match %v, problems %v", tc.want, tc.match, problems)
+		}
+	}
+}

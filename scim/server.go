@@ -181,7 +181,7 @@ type response struct {
 // limit, body limits, dispatch, and the one place responses and errors
 // are written.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request, path string) {
-	requestID := requestIDOf(r)
+	requestID := requestIDOf(w, r)
 	w.Header().Set("X-Request-Id", requestID)
 	defer func() {
 		if p := recover(); p != nil {
@@ -229,9 +229,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request, path string) 
 	s.writeResponse(w, resp)
 }
 
-// requestIDOf returns the caller's X-Request-Id when it is a sane token,
-// or a new id.
-func requestIDOf(r *http.Request) string {
+// requestIDOf returns the request id: the one a middleware in front
+// already put in the response (cmd/roster's does, so access log and audit
+// events share it), else the caller's X-Request-Id when it is a sane
+// token, else a new id.
+func requestIDOf(w http.ResponseWriter, r *http.Request) string {
+	if id := w.Header().Get("X-Request-Id"); id != "" {
+		return id
+	}
 	id := strings.TrimSpace(r.Header.Get("X-Request-Id"))
 	if id != "" && len(id) <= 128 && strings.IndexFunc(id, func(c rune) bool {
 		return c > unicode.MaxASCII || !unicode.IsPrint(c) || c == ' '
@@ -358,14 +363,10 @@ const (
 )
 
 // route parses a path relative to the base. Endpoint names match in any
-// case (/users works too); ids are path-unescaped.
+// case (/users works too).
 func (s *Server) route(path string) (ep endpoint, rt *resourceType, id string) {
+	// path is already unescaped (gin and net/http give URL.Path).
 	parts := strings.Split(strings.Trim(path, "/"), "/")
-	for i, p := range parts {
-		if u, err := url.PathUnescape(p); err == nil {
-			parts[i] = u
-		}
-	}
 	if len(parts) == 0 || len(parts) > 2 || parts[0] == "" {
 		return epUnknown, nil, ""
 	}

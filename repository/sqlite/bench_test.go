@@ -191,4 +191,6 @@ func BenchmarkContract(b *testing.B) {
 	})
 }
 
-func seedBenchT(t testing.TB, n int) (*Store, string, []string, repository.Group) { return seedBench(t, n) }
+func seedBenchT(t testing.TB, n int) (*Store, string, []string, repository.Group) {
+	return seedBench(t, n)
+}

@@ -80,7 +80,9 @@ var (
 	qUpdateMember      = memberTable.updateSQL("account_id = ? AND pk = ? AND version = ?")
 	qMemberPK          = "SELECT pk FROM members WHERE account_id = ? AND id = ?"
 	qDeleteMember      = "DELETE FROM members WHERE pk = ?"
-	qBumpMemberGroups  = "UPDATE groups SET version = version + 1, updated_at = ? WHERE account_id = ? AND id IN (SELECT group_id FROM group_members WHERE account_id = ? AND member_id = ?)"
+	qCountMember       = "UPDATE accounts SET member_count = member_count + ? WHERE id = ?"
+	qMemberCount       = "SELECT member_count FROM accounts WHERE id = ?"
+	qBumpMemberGroups  = "UPDATE groups SET version = version + 1, updated_at = max(updated_at + 1, ?) WHERE account_id = ? AND id IN (SELECT group_id FROM group_members WHERE account_id = ? AND member_id = ?)"
 	qDeleteMemberEdges = "DELETE FROM group_members WHERE account_id = ? AND member_id = ?"
 	qDeleteMemberSeat  = "DELETE FROM seats WHERE account_id = ? AND member_id = ?"
 	qDeleteMemberSess  = "DELETE FROM sessions WHERE account_id = ? AND member_id = ?"
@@ -114,6 +116,9 @@ func (s *Store) CreateMember(ctx context.Context, m repository.Member) (reposito
 	err := s.write(ctx, func(h handle) error {
 		pk, err := lastID(h.exec(ctx, qInsertMember, memberTable.args(&m)...))
 		if err != nil {
+			return err
+		}
+		if _, err := h.exec(ctx, qCountMember, 1, m.AccountID); err != nil {
 			return err
 		}
 		return writeSides(ctx, h, m.AccountID, pk, &m, nil)
@@ -316,8 +321,9 @@ func (s *Store) getMember(ctx context.Context, query, accountID, key string) (me
 }
 
 // UpdateMember reads the member, applies fn to a copy and writes the result
-// if the version is still the one read, retrying fn otherwise. The account
-// and id cannot be changed by fn.
+// with a compare-and-swap on Version, in one IMMEDIATE transaction (see
+// update). Only the side tables whose attribute changed are rewritten. The
+// account, id and creation time cannot be changed by fn.
 func (s *Store) UpdateMember(ctx context.Context, accountID, id string, fn func(repository.Member) (repository.Member, error)) (repository.Member, error) {
 	var out repository.Member
 	err := s.update(ctx, "update member", func(ctx context.Context) (bool, error) {
@@ -380,6 +386,7 @@ func (s *Store) DeleteMember(ctx context.Context, accountID, id string) error {
 			{qDeleteMemberSess, []any{accountID, id}},
 			{qRevokeMemberToks, []any{now, accountID, id}},
 			{qDeleteMember, []any{pk}},
+			{qCountMember, []any{-1, accountID}},
 		}
 		for _, st := range steps {
 			if _, err := h.exec(ctx, st.q, st.args...); err != nil {
@@ -492,10 +499,18 @@ func (s *Store) ListMembers(ctx context.Context, accountID string, q repository.
 				return err
 			}
 		}
-		if total, ok := p.total(q, len(rows)); ok {
+		switch total, ok := p.total(q, len(rows)); {
+		case ok:
 			page.Total = total
-		} else if err := h.queryRow(ctx, []any{&page.Total}, p.count, p.countArgs...); err != nil {
-			return err
+		case q.Filter == nil:
+			// The account keeps its member count.
+			if err := h.queryRow(ctx, []any{&page.Total}, qMemberCount, accountID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		default:
+			if err := h.queryRow(ctx, []any{&page.Total}, p.count, p.countArgs...); err != nil {
+				return err
+			}
 		}
 		page.Items = make([]repository.Member, len(rows))
 		for i, r := range rows {

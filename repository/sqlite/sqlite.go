@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,11 +86,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		"foreign_keys(1)",
 		"temp_store(MEMORY)",
 		"cache_size(-16000)",
-		"mmap_size(268435456)",
 	}
 	// journal_mode is set by migrate once the file is known to be ours: it is
 	// persistent, and must not convert another program's database.
-	w, err := sql.Open("sqlite", dsn(abs, append(common, "synchronous(NORMAL)"), "_txlock=immediate"))
+	w, err := sql.Open("sqlite", dsn(abs, slices.Concat(common, []string{"synchronous(NORMAL)"}), "_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
 	}
@@ -102,7 +102,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, openError(abs, err)
 	}
 
-	r, err := sql.Open("sqlite", dsn(abs, append(common, "query_only(1)")))
+	r, err := sql.Open("sqlite", dsn(abs, slices.Concat(common, []string{"query_only(1)"})))
 	if err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
@@ -121,9 +121,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		rc:   newStmtCache(r),
 		now:  func() time.Time { return time.Now().UTC() },
 	}
-	// Statements used inside transactions can only come prepared from the
-	// cache (preparing on the pool would need a second connection while the
-	// transaction holds the only writer), so prepare them all now.
+	// A transaction finds its statements prepared only in the pool's cache:
+	// preparing on the pool would need a second connection while the
+	// transaction holds one (the only one, for the writer). So prepare the
+	// static statements now; others are prepared on the transaction's
+	// connection, once per transaction.
 	for _, q := range writeQueries {
 		if _, err := s.wc.prepare(ctx, q); err != nil {
 			_ = s.Close()
@@ -137,7 +139,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		}
 		if _, err := s.rc.prepare(ctx, q); err != nil {
 			_ = s.Close()
-			return nil, openError(abs, fmt.Errorf("prepare %q: %w", firstLine(q), err))
+			return nil, fmt.Errorf("open sqlite store %s: prepare %q: %w", abs, firstLine(q), err)
 		}
 	}
 	return s, nil
@@ -166,9 +168,6 @@ func openError(path string, err error) error {
 		case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
 			return fmt.Errorf("open sqlite store %s: %w: %v", path, ErrNotDatabase, err)
 		}
-	}
-	if errors.Is(err, ErrNotDatabase) {
-		return fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
 	return fmt.Errorf("open sqlite store %s: %w", path, err)
 }
@@ -520,9 +519,14 @@ func (c *stmtCache) prepare(ctx context.Context, query string) (*sql.Stmt, error
 	return st, nil
 }
 
+// noteMiss records a statement prepared inside a transaction because the
+// pool had none (the tests assert the static ones never are). Only the
+// first statements are kept: dynamic filters beyond the cache are many.
 func (c *stmtCache) noteMiss(query string) {
 	c.mu.Lock()
-	c.misses[query]++
+	if _, ok := c.misses[query]; ok || len(c.misses) < maxCachedStatements {
+		c.misses[query]++
+	}
 	c.mu.Unlock()
 }
 
@@ -635,19 +639,21 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// update runs one compare-and-swap attempt of an UpdateX: read, apply fn,
-// write if the version is still the one read. The first attempt holds no
-// lock while fn runs. When it loses a race, the attempt is retried inside
-// an IMMEDIATE transaction (attempt's reads and writes join it through the
-// context), where no other writer can interleave, so the retry wins unless
-// the record is gone.
+// update runs the read, fn and compare-and-swap write of an UpdateX inside
+// one IMMEDIATE transaction (attempt's store calls join it through the
+// context it is given). Holding the write lock, nobody can change the
+// record between the read and the write, so the version check only fails
+// on a bug or a record replaced meanwhile, and the attempt is then retried.
+// Reading through the writer connection also hits its page cache, which
+// every write empties on the reader connections.
+//
+// fn runs while the lock is held: it must be quick, and must not write
+// through the store with a context other than the one of the transaction.
 func (s *Store) update(ctx context.Context, op string, attempt func(ctx context.Context) (won bool, err error)) error {
-	won, err := attempt(ctx)
-	if err != nil || won {
-		return err
-	}
 	for range updateAttempts {
-		err = s.write(ctx, func(h handle) error {
+		won := false
+		err := s.write(ctx, func(h handle) error {
+			var err error
 			won, err = attempt(context.WithValue(ctx, txKey{}, h.tx))
 			return err
 		})

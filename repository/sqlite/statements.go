@@ -8,7 +8,7 @@ package sqlite
 // transactions).
 var readQueries = []string{
 	qGetAccount, qGetAccountDeletion,
-	qGetMember, qGetMemberByName, qSideOne, qSideMany, qMemberPK, qGroupsOfMembers,
+	qGetMember, qGetMemberByName, qMemberCount, qSideOne, qSideMany, qMemberPK, qGroupsOfMembers,
 	qGetGroup, qGroupExists, qCountMembers, qGroupMembersAfter, qGroupMembersMany,
 	qGetRole, qListRoles, qRolePerms, qAllRolePerms, qRolePK,
 	qHoldsSeat, qSeatsInUse, qSeatTotal,
@@ -23,7 +23,7 @@ var readQueries = []string{
 var writeQueries = func() []string {
 	qs := []string{
 		qInsertAccount, qUpdateAccount, qInsertAccountDeletion,
-		qInsertMember, qUpdateMember, qDeleteMember, qBumpMemberGroups, qDeleteMemberEdges,
+		qInsertMember, qUpdateMember, qDeleteMember, qCountMember, qBumpMemberGroups, qDeleteMemberEdges,
 		qDeleteMemberSeat, qDeleteMemberSess, qRevokeMemberToks,
 		qInsertGroup, qUpdateGroup, qDeleteGroup, qDeleteEdges, qAddEdges, qRemoveEdges,
 		qRemoveOtherEdges, qBumpGroup,

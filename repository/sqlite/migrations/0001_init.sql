@@ -26,6 +26,9 @@ CREATE TABLE accounts (
 	default_role_key    TEXT NOT NULL DEFAULT '',
 	profile_guidelines  TEXT NOT NULL DEFAULT '',
 	allow_email_linking INTEGER NOT NULL DEFAULT 0,
+	-- member_count is kept by CreateMember and DeleteMember: the total of
+	-- an unfiltered member list, without counting the account's rows.
+	member_count        INTEGER NOT NULL DEFAULT 0,
 	version             INTEGER NOT NULL,
 	created_at          INTEGER NOT NULL,
 	updated_at          INTEGER NOT NULL
@@ -117,7 +120,6 @@ CREATE INDEX members_employee_number ON members (account_id, employee_number_lc,
 CREATE INDEX members_manager ON members (account_id, manager_id) WHERE manager_id <> '';
 CREATE INDEX members_pending_manager ON members (account_id, pending_manager_ref) WHERE pending_manager_ref <> '';
 CREATE INDEX members_seat_status ON members (account_id, seat_status_lc, seat_queued_at);
-CREATE INDEX members_created ON members (account_id, created_at, id);
 CREATE INDEX members_updated ON members (account_id, updated_at, id);
 
 CREATE TABLE member_emails (
@@ -252,7 +254,6 @@ CREATE TABLE groups (
 CREATE UNIQUE INDEX groups_id ON groups (account_id, id);
 CREATE UNIQUE INDEX groups_display_name ON groups (account_id, display_name_lc);
 CREATE UNIQUE INDEX groups_external_id ON groups (account_id, external_id) WHERE external_id <> '';
-CREATE INDEX groups_created ON groups (account_id, created_at, id);
 CREATE INDEX groups_updated ON groups (account_id, updated_at, id);
 
 -- One row per membership edge: adding or removing a member touches one row

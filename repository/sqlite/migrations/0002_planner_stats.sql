@@ -20,7 +20,6 @@ INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
 	('members', 'members_manager', '500000 5000 10'),
 	('members', 'members_pending_manager', '1000 10 2'),
 	('members', 'members_seat_status', '1000000 10000 3000 2'),
-	('members', 'members_created', '1000000 10000 1 1'),
 	('members', 'members_updated', '1000000 10000 1 1'),
 	('member_emails', 'member_emails', '1500000 15000 2 1'),
 	('member_emails', 'member_emails_value', '1500000 15000 1'),
@@ -39,7 +38,6 @@ INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
 	('groups', 'groups_id', '10000 100 1'),
 	('groups', 'groups_display_name', '10000 100 1'),
 	('groups', 'groups_external_id', '5000 50 1'),
-	('groups', 'groups_created', '10000 100 1 1'),
 	('groups', 'groups_updated', '10000 100 1 1'),
 	('group_members', 'group_members', '2000000 20000 200 1'),
 	('group_members', 'group_members_member', '2000000 20000 2');
