@@ -24,6 +24,8 @@ const (
 	DefaultStore     = "sqlite:./data/roster.db"
 	DefaultLogLevel  = "info"
 	DefaultLogFormat = "text"
+	// DefaultSCIMRateLimit is the requests per second per SCIM token.
+	DefaultSCIMRateLimit = "200"
 )
 
 // Config is the whole configuration of a Roster process.
@@ -39,10 +41,26 @@ type Config struct {
 	Store string
 	// Log configures the process logger.
 	Log Log
+	// SCIM configures the SCIM 2.0 endpoint.
+	SCIM SCIM
 
 	// Later sections (SMTP, SSO signing keys, metrics, trusted proxies, …)
 	// are added here as their features land; each one gets its YAML key,
 	// ROSTER_* variable and flag in keys.go and a line in README.md.
+}
+
+// SCIM configures the SCIM 2.0 endpoint.
+type SCIM struct {
+	// RateLimit is the sustained requests per second allowed per SCIM
+	// token on each instance, as a decimal number; "0" turns the limit off.
+	// Okta and Entra send far less than the default; a load test turns it off.
+	RateLimit string
+}
+
+// RateLimitPerSecond returns RateLimit as a number (validated by Resolve).
+func (s SCIM) RateLimitPerSecond() float64 {
+	f, _ := strconv.ParseFloat(s.RateLimit, 64)
+	return f
 }
 
 // Log configures logging.
@@ -60,6 +78,7 @@ func Defaults() Config {
 		Listen: DefaultListen,
 		Store:  DefaultStore,
 		Log:    Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		SCIM:   SCIM{RateLimit: DefaultSCIMRateLimit},
 	}
 }
 

@@ -38,6 +38,7 @@ func TestLoadDefaults(t *testing.T) {
 		BaseURL: "http://localhost:8080",
 		Store:   "sqlite:./data/roster.db",
 		Log:     Log{Level: "info", Format: "text"},
+		SCIM:    SCIM{RateLimit: "200"},
 	}
 	if cfg != want {
 		t.Errorf("Load() = %+v, want %+v", cfg, want)
@@ -147,6 +148,9 @@ log:
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
+			if tc.want.SCIM == (SCIM{}) {
+				tc.want.SCIM = Defaults().SCIM
+			}
 			if got != tc.want {
 				t.Errorf("Load() =\n %+v\nwant\n %+v", got, tc.want)
 			}
@@ -199,6 +203,11 @@ func TestLoadErrors(t *testing.T) {
 			name: "malformed mongodb URI is not echoed",
 			args: []string{"--store", "mongodb://user:se%zzcret@db/"},
 			want: `config: store (from --store): malformed MongoDB URI: expected mongodb://HOST[:PORT][/DATABASE][?OPTIONS]`,
+		},
+		{
+			name: "negative SCIM rate limit from the environment",
+			env:  map[string]string{"ROSTER_SCIM_RATE_LIMIT": "-1"},
+			want: `config: scim.rate_limit (from ROSTER_SCIM_RATE_LIMIT): "-1" is not a number of requests per second (0 turns the limit off)`,
 		},
 		{
 			name: "unknown log level from a flag",

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -62,16 +64,27 @@ func keys() []key {
 			field: func(c *Config) *string { return &c.Log.Format },
 			file:  func(f *fileConfig) *string { return f.Log.Format },
 		},
+		{
+			name: "scim.rate_limit", env: "ROSTER_SCIM_RATE_LIMIT", flag: "scim-rate-limit",
+			usage: "SCIM requests per `second` allowed per token on each instance; 0 turns the limit off",
+			field: func(c *Config) *string { return &c.SCIM.RateLimit },
+			file:  func(f *fileConfig) *string { return f.SCIM.RateLimit },
+		},
 	}
 }
 
 // fileConfig is the YAML file's shape. Pointers tell a key that is absent
 // (or null) from one set to the empty string.
 type fileConfig struct {
-	Listen  *string `yaml:"listen"`
-	BaseURL *string `yaml:"base_url"`
-	Store   *string `yaml:"store"`
-	Log     fileLog `yaml:"log"`
+	Listen  *string  `yaml:"listen"`
+	BaseURL *string  `yaml:"base_url"`
+	Store   *string  `yaml:"store"`
+	Log     fileLog  `yaml:"log"`
+	SCIM    fileSCIM `yaml:"scim"`
+}
+
+type fileSCIM struct {
+	RateLimit *string `yaml:"rate_limit"`
 }
 
 type fileLog struct {
@@ -189,6 +202,9 @@ func (c *Config) validate(source map[string]string) error {
 	}
 	if _, err := ParseStoreURL(c.Store); err != nil {
 		return fail("store", err)
+	}
+	if f, err := strconv.ParseFloat(c.SCIM.RateLimit, 64); err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return fail("scim.rate_limit", fmt.Errorf("%q is not a number of requests per second (0 turns the limit off)", c.SCIM.RateLimit))
 	}
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	if err := oneOf(c.Log.Level, "debug", "info", "warn", "error"); err != nil {

@@ -58,10 +58,14 @@ func runServe(ctx context.Context, c cli, args []string) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
+	handler, err := newServer(serverDeps{
+		Config: cfg, Store: store, Service: provisioning.New(store), Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler: newServer(serverDeps{
-			Config: cfg, Store: store, Service: provisioning.New(store), Logger: logger,
-		}),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),

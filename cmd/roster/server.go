@@ -16,6 +16,7 @@ import (
 	"github.com/rosterhq/roster/config"
 	"github.com/rosterhq/roster/provisioning"
 	"github.com/rosterhq/roster/repository"
+	"github.com/rosterhq/roster/scim"
 )
 
 // readyTimeout bounds the store ping of /readyz: a load balancer's probe
@@ -31,7 +32,7 @@ type serverDeps struct {
 }
 
 // newServer builds the one gin engine that serves every front door.
-func newServer(d serverDeps) http.Handler {
+func newServer(d serverDeps) (http.Handler, error) {
 	// Release mode keeps gin from printing routes and warnings to stdout;
 	// it is a process-wide setting of gin's, set to the same value each time.
 	gin.SetMode(gin.ReleaseMode)
@@ -67,28 +68,40 @@ func newServer(d serverDeps) http.Handler {
 	e.GET("/readyz", ready)
 	e.HEAD("/readyz", ready)
 
-	mountFrontDoors(e, d)
-	return e
+	if err := mountFrontDoors(e, d); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
-// mountFrontDoors is where the front doors attach to the engine. Each one
-// lives in its own package and mounts a route group here, e.g.
+// mountFrontDoors attaches the front doors to the engine. Each lives in its
+// own package and mounts a route group here. Paths reserved for the doors
+// still to come (DESIGN.md), which answer the JSON 404 until then:
 //
-//	scim.Mount(e.Group("/scim/v2"), d.Service)
-//
-// The paths reserved for them (DESIGN.md):
-//
-//	/scim/v2      SCIM 2.0 for identity providers (package scim); it writes
-//	              SCIM error bodies under its prefix, including for 404s
 //	/api/v1       admin API, problem+json errors (package provisioning/adminapi)
 //	/sso, /auth   SAML and OIDC login, password login (package sso)
 //	/.well-known  JWKS of the access-token signing keys (package sso)
 //	/metrics      Prometheus metrics
-//
-// Until a door is mounted its paths answer the JSON 404.
-func mountFrontDoors(e *gin.Engine, d serverDeps) {
-	// Nothing is mounted yet.
+func mountFrontDoors(e *gin.Engine, d serverDeps) error {
+	limit := d.Config.SCIM.RateLimitPerSecond()
+	if limit == 0 {
+		limit = -1 // scim.Options: negative turns limiting off
+	}
+	scimServer, err := scim.New(d.Service, scim.Options{
+		BaseURL:   d.Config.BaseURL + scimPrefix,
+		RateLimit: limit,
+		Logger:    d.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("scim: %w", err)
+	}
+	// SCIM writes SCIM error bodies under its prefix, 404s included.
+	scimServer.Mount(e.Group(scimPrefix))
+	return nil
 }
+
+// scimPrefix is where SCIM 2.0 is served.
+const scimPrefix = "/scim/v2"
 
 // readiness answers whether this instance can serve: the store must answer
 // a ping quickly.

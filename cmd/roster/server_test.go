@@ -58,7 +58,10 @@ func newTestServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newServer(serverDeps{Config: cfg, Store: store, Service: provisioning.New(store), Logger: logger})
+	h, err := newServer(serverDeps{Config: cfg, Store: store, Service: provisioning.New(store), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &testServer{handler: h, store: store, logs: logs}
 }
 
@@ -242,5 +245,39 @@ func TestPanicRecovery(t *testing.T) {
 	// The server keeps serving.
 	if rec := s.do(http.MethodGet, "/healthz", nil); rec.Code != http.StatusOK {
 		t.Errorf("GET /healthz after a panic = %d", rec.Code)
+	}
+}
+
+// TestSCIMMounted proves the SCIM door is wired: the token printed by
+// account creation lists the owner, and a wrong token gets a SCIM 401.
+func TestSCIMMounted(t *testing.T) {
+	s := newTestServer(t)
+	created, err := provisioning.New(s.store).CreateAccount(context.Background(), provisioning.CreateAccountInput{
+		Name: "Acme", OwnerEmail: "owner@acme.test", Seats: 3, BaseURL: "http://localhost:8080",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := s.do(http.MethodGet, `/scim/v2/Users?filter=userName%20eq%20%22OWNER@acme.test%22`,
+		http.Header{"Authorization": {"Bearer " + created.SCIMToken}})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /scim/v2/Users = %d %s", rec.Code, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/scim+json") {
+		t.Errorf("Content-Type = %q, want application/scim+json", ct)
+	}
+	if body := decodeJSON(t, rec); body["totalResults"] != float64(1) {
+		t.Errorf("totalResults = %v, want 1: %s", body["totalResults"], rec.Body)
+	}
+
+	rec = s.do(http.MethodGet, "/scim/v2/Users", http.Header{"Authorization": {"Bearer rst_scim_wrong"}})
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("wrong token: status %d, want 401", rec.Code)
+	}
+	if body := decodeJSON(t, rec); body["status"] != "401" {
+		t.Errorf("wrong token body = %s, want a SCIM error with status 401", rec.Body)
+	}
+	if rec.Header().Get("WWW-Authenticate") == "" {
+		t.Error("wrong token: no WWW-Authenticate header")
 	}
 }
