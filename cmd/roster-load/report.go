@@ -168,6 +168,10 @@ func writeText(w io.Writer, s Summary) {
 			fmt.Fprintf(w, "  [%s] %s %s → %s\n      %s\n", e.Op, e.Method, e.Path, statusLabel(e.Status), strings.TrimSpace(e.Body))
 		}
 	}
+	if rateLimited(s.Roster) {
+		fmt.Fprintln(w, "\nnote: Roster answered 429 Too Many Requests: its per-token SCIM rate limit shaped this run."+
+			" For a load test turn it off (roster serve --scim-rate-limit 0, or ROSTER_SCIM_RATE_LIMIT=0).")
+	}
 	if len(s.Comparison) > 0 {
 		fmt.Fprintln(w, "\nroster vs bare gin (same client, same load; throughput = roster/bare rate, latency = roster/bare):")
 		pw, ow := len("phase"), len("op")
@@ -183,6 +187,17 @@ func writeText(w io.Writer, s Summary) {
 		}
 		tw.Flush()
 	}
+}
+
+func rateLimited(phases []PhaseSummary) bool {
+	for _, p := range phases {
+		for _, o := range p.Ops {
+			if o.ErrorsByStatus["429"] > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func writePhase(w io.Writer, p PhaseSummary) {

@@ -137,7 +137,7 @@ type capturedResponse struct {
 	Body        []byte
 }
 
-// captureSet keeps the first response per route and outcome (e.g. "GET
+// captureSet keeps one response per route and outcome (e.g. "GET
 // /Users hit", "POST /Users error") seen during a phase, and how often each
 // outcome occurred. Error responses are kept too: when Roster refuses a
 // request, the baseline must refuse it the same way for the load to match.
@@ -145,10 +145,11 @@ type captureSet struct {
 	mu     sync.Mutex
 	seen   map[string]capturedResponse
 	counts map[string]int
+	bytes  map[string]int // total body bytes per key
 }
 
 func newCaptureSet() *captureSet {
-	return &captureSet{seen: make(map[string]capturedResponse), counts: make(map[string]int)}
+	return &captureSet{seen: make(map[string]capturedResponse), counts: make(map[string]int), bytes: make(map[string]int)}
 }
 
 func (c *captureSet) add(key string, r reply) {
@@ -158,7 +159,11 @@ func (c *captureSet) add(key string, r reply) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.counts[key]++
-	if _, ok := c.seen[key]; ok {
+	c.bytes[key] += len(r.body)
+	// Keep the response whose size is closest to the mean so far, so the
+	// baseline's bodies match Roster's average size, not just the first.
+	mean := c.bytes[key] / c.counts[key]
+	if kept, ok := c.seen[key]; ok && abs(len(kept.Body)-mean) <= abs(len(r.body)-mean) {
 		return
 	}
 	c.seen[key] = capturedResponse{Status: r.status, ContentType: r.contentType, Body: bytes.Clone(r.body)}
@@ -182,4 +187,11 @@ func (c *captureSet) get(key string) (capturedResponse, bool) {
 	defer c.mu.Unlock()
 	r, ok := c.seen[key]
 	return r, ok
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
