@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,6 +71,11 @@ func HashToken(plain string) string {
 // shown once and never stored, and the stored record. API tokens belong to
 // a member (memberID); SCIM tokens belong to the account and take none.
 func (s *Service) MintToken(ctx context.Context, accountID, kind, name, memberID string) (string, repository.Token, error) {
+	return s.mintToken(ctx, accountID, kind, name, memberID, time.Time{})
+}
+
+// mintToken is MintToken with an expiry (zero: never).
+func (s *Service) mintToken(ctx context.Context, accountID, kind, name, memberID string, expiresAt time.Time) (string, repository.Token, error) {
 	prefix := TokenPrefix(kind)
 	if prefix == "" {
 		return "", repository.Token{}, &Error{Code: CodeInvalidValue, Attribute: "kind",
@@ -101,6 +107,7 @@ func (s *Service) MintToken(ctx context.Context, accountID, kind, name, memberID
 		MemberID:  memberID,
 		Hash:      HashToken(plain),
 		CreatedAt: s.now().UTC(),
+		ExpiresAt: expiresAt,
 	})
 	if err != nil {
 		return "", repository.Token{}, fmt.Errorf("mint %s token: %w", kind, err)
@@ -158,4 +165,133 @@ func (s *Service) Authenticate(ctx context.Context, plain, kind string) (reposit
 		}
 	}
 	return tok, nil
+}
+
+// maxTokenLifetime bounds the expiry an actor may give a token: a
+// credential meant to expire should do so within a few years, and a bound
+// keeps typos (year 20250) out of the store.
+const maxTokenLifetime = 5 * 365 * 24 * time.Hour
+
+// TokenInput is a token an actor issues.
+type TokenInput struct {
+	Kind string // repository.TokenSCIM or repository.TokenAPI
+	Name string // 1 to 100 characters, shown in lists
+	// MemberID owns an API token and must be an active member of the
+	// account; SCIM tokens take none.
+	MemberID string
+	// ExpiresAt is when the token stops working; zero means never.
+	ExpiresAt time.Time
+}
+
+// IssueToken mints a token on an actor's behalf (an admin in the admin
+// API) and records "<kind>_token.create" in the audit log. It returns the
+// text form, shown once, and the stored record. Unlike MintToken, which
+// seeds accounts, it checks that an API token's member is an active member
+// of the account and that an expiry lies in the future.
+func (s *Service) IssueToken(ctx context.Context, actor Actor, accountID string, in TokenInput) (string, repository.Token, error) {
+	now := s.now().UTC()
+	if !in.ExpiresAt.IsZero() {
+		in.ExpiresAt = in.ExpiresAt.UTC()
+		switch {
+		case !in.ExpiresAt.After(now):
+			return "", repository.Token{}, &Error{Code: CodeInvalidValue, Attribute: "expiresAt",
+				Message: fmt.Sprintf("expiresAt %s is not in the future", in.ExpiresAt.Format(time.RFC3339))}
+		case in.ExpiresAt.Sub(now) > maxTokenLifetime:
+			return "", repository.Token{}, &Error{Code: CodeInvalidValue, Attribute: "expiresAt",
+				Message: fmt.Sprintf("expiresAt %s is more than 5 years away", in.ExpiresAt.Format(time.RFC3339))}
+		}
+	}
+	var plain string
+	var tok repository.Token
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		if in.Kind == repository.TokenAPI && in.MemberID != "" {
+			m, err := s.store.GetMember(ctx, accountID, in.MemberID)
+			if errors.Is(err, repository.ErrNotFound) {
+				return &Error{Code: CodeInvalidValue, Attribute: "memberId",
+					Message: fmt.Sprintf("no member of this account has the id %q", in.MemberID), Err: err}
+			}
+			if err != nil {
+				return fmt.Errorf("issue %s token: %w", in.Kind, err)
+			}
+			if !m.Active {
+				return &Error{Code: CodeInvalidValue, Attribute: "memberId",
+					Message: fmt.Sprintf("member %s is deactivated and cannot hold an API token", m.ID)}
+			}
+		}
+		var err error
+		plain, tok, err = s.mintToken(ctx, accountID, in.Kind, in.Name, in.MemberID, in.ExpiresAt)
+		if err != nil {
+			return err
+		}
+		// The audit names the token's record, never its secret or hash.
+		return s.auditChange(ctx, actor, accountID, in.Kind+"_token.create", "token", tok.ID, nil, tokenView(tok))
+	})
+	if err != nil {
+		return "", repository.Token{}, err
+	}
+	return plain, tok, nil
+}
+
+// ListTokens returns the account's tokens of kind, revoked and expired
+// ones included (their times say so), newest first.
+func (s *Service) ListTokens(ctx context.Context, accountID, kind string) ([]repository.Token, error) {
+	if TokenPrefix(kind) == "" {
+		return nil, &Error{Code: CodeInvalidValue, Attribute: "kind", Message: fmt.Sprintf("unknown token kind %q", kind)}
+	}
+	toks, err := s.store.ListTokens(ctx, accountID, kind)
+	if err != nil {
+		return nil, fmt.Errorf("list %s tokens: %w", kind, err)
+	}
+	slices.SortFunc(toks, func(a, b repository.Token) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	return toks, nil
+}
+
+// RevokeToken revokes the account's token id of kind and records
+// "<kind>_token.revoke". A token of another kind or account is
+// CodeNotFound. Revoking a revoked token changes nothing and succeeds, so a
+// retried request gets the same answer.
+func (s *Service) RevokeToken(ctx context.Context, actor Actor, accountID, kind, id string) (repository.Token, error) {
+	var out repository.Token
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		// An account holds a handful of tokens; the store has no lookup by
+		// id, and listing them costs less than adding one.
+		toks, err := s.ListTokens(ctx, accountID, kind)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(toks, func(t repository.Token) bool { return t.ID == id })
+		if i < 0 {
+			return &Error{Code: CodeNotFound, Message: fmt.Sprintf("no %s token with id %q", kind, id),
+				Err: repository.ErrNotFound}
+		}
+		before := toks[i]
+		if !before.RevokedAt.IsZero() {
+			out = before
+			return nil
+		}
+		now := s.now().UTC()
+		if err := s.store.RevokeToken(ctx, accountID, id, now); err != nil {
+			return fmt.Errorf("revoke %s token: %w", kind, err)
+		}
+		out = before
+		out.RevokedAt = now
+		return s.auditChange(ctx, actor, accountID, kind+"_token.revoke", "token", id, tokenView(before), tokenView(out))
+	})
+	if err != nil {
+		return repository.Token{}, err
+	}
+	return out, nil
+}
+
+// tokenView is the audited form of a token: its record without the hash
+// or the last use (which changes on every request and is no change).
+func tokenView(t repository.Token) map[string]any {
+	t.Hash = ""
+	t.LastUsedAt = time.Time{}
+	return structView(t)
 }

@@ -45,6 +45,7 @@ const (
 	MemberCanManageTeams    Field = "canManageTeams"
 	MemberExternalSSO       Field = "externalSso"
 	MemberSeatStatus        Field = "seatStatus"
+	MemberSeatQueuedAt      Field = "seatQueuedAt" // orders the seat queue, first come first served
 	MemberCreated           Field = "meta.created"
 	MemberLastModified      Field = "meta.lastModified"
 
@@ -125,6 +126,7 @@ var MemberFields = map[Field]FieldInfo{
 	MemberCanManageTeams:    {Kind: KindBool},
 	MemberExternalSSO:       {Kind: KindBool},
 	MemberSeatStatus:        {Kind: KindString},
+	MemberSeatQueuedAt:      {Kind: KindTime, Sortable: true},
 	MemberCreated:           {Kind: KindTime, Sortable: true},
 	MemberLastModified:      {Kind: KindTime, Sortable: true},
 	MemberEmailValue:        {Kind: KindString, Multi: "emails"},

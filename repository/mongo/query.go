@@ -122,6 +122,7 @@ var memberCatalog = &catalog{
 		repository.MemberCanManageTeams:    single("profile.canManageTeams", boolean, false),
 		repository.MemberExternalSSO:       single("profile.externalSso", boolean, false),
 		repository.MemberSeatStatus:        single("seatStatusLower", str, true),
+		repository.MemberSeatQueuedAt:      sortable(single("seatQueuedAt", date, false), "seatQueuedAt"),
 		repository.MemberCreated:           sortable(single("createdAt", date, false), "createdAt"),
 		repository.MemberLastModified:      sortable(single("updatedAt", date, false), "updatedAt"),
 		repository.MemberEmailValue:        multiDocs("emails", "valueLower", str, true),

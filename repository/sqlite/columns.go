@@ -148,6 +148,7 @@ func colValue(k colKind, p any) any {
 // timeDest scans unix nanoseconds into a time.Time.
 type timeDest struct{ t *time.Time }
 
+// Scan implements sql.Scanner.
 func (d timeDest) Scan(src any) error {
 	switch v := src.(type) {
 	case int64:
@@ -163,6 +164,7 @@ func (d timeDest) Scan(src any) error {
 // durDest scans nanoseconds into a time.Duration.
 type durDest struct{ d *time.Duration }
 
+// Scan implements sql.Scanner.
 func (d durDest) Scan(src any) error {
 	switch v := src.(type) {
 	case int64:
@@ -178,6 +180,7 @@ func (d durDest) Scan(src any) error {
 // blobDest scans a BLOB, leaving nil for NULL or empty.
 type blobDest struct{ b *[]byte }
 
+// Scan implements sql.Scanner.
 func (d blobDest) Scan(src any) error {
 	switch v := src.(type) {
 	case []byte:

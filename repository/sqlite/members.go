@@ -69,7 +69,9 @@ func sideSelect(cond string) string {
 		arms = append(arms, fmt.Sprintf("SELECT %d, member_pk, pos, %s FROM %s WHERE account_id = ?1 AND member_pk %s",
 			k, strings.Join(cols, ", "), t.name, cond))
 	}
-	return strings.Join(arms, "\nUNION ALL ") + "\nORDER BY 1, 2, 3"
+	// No ORDER BY: loadSides places each row by its pos, so the arms need
+	// no sorting.
+	return strings.Join(arms, "\nUNION ALL ")
 }
 
 var (
@@ -265,24 +267,38 @@ func loadSides(ctx context.Context, h handle, accountID string, rows []*memberRo
 		}
 		switch kind {
 		case sideEmails:
-			m.Emails = append(m.Emails, repository.Email{Value: c[0], Type: c[1], Display: c[2], Primary: c[3] == "1"})
+			m.Emails = place(m.Emails, pos, repository.Email{Value: c[0], Type: c[1], Display: c[2], Primary: c[3] == "1"})
 		case sidePhones:
-			m.PhoneNumbers = append(m.PhoneNumbers, repository.PhoneNumber{Value: c[0], Type: c[1], Display: c[2], Primary: c[3] == "1"})
+			m.PhoneNumbers = place(m.PhoneNumbers, pos, repository.PhoneNumber{Value: c[0], Type: c[1], Display: c[2], Primary: c[3] == "1"})
 		case sideAddresses:
-			m.Addresses = append(m.Addresses, repository.Address{Formatted: c[0], StreetAddress: c[1], Locality: c[2], Region: c[3], PostalCode: c[4], Country: c[5], Type: c[6], Primary: c[7] == "1"})
+			m.Addresses = place(m.Addresses, pos, repository.Address{Formatted: c[0], StreetAddress: c[1], Locality: c[2], Region: c[3], PostalCode: c[4], Country: c[5], Type: c[6], Primary: c[7] == "1"})
 		case sideRoles:
-			m.Roles = append(m.Roles, c[0])
+			m.Roles = place(m.Roles, pos, c[0])
 		case sideOptionalPermissions:
-			m.OptionalPermissions = append(m.OptionalPermissions, repository.RolePermission{Role: c[0], Permission: c[1]})
+			m.OptionalPermissions = place(m.OptionalPermissions, pos, repository.RolePermission{Role: c[0], Permission: c[1]})
 		case sideExpertise:
-			m.Profile.Expertise = append(m.Profile.Expertise, c[0])
+			m.Profile.Expertise = place(m.Profile.Expertise, pos, c[0])
 		case sideChannels:
-			m.Profile.Channels = append(m.Profile.Channels, c[0])
+			m.Profile.Channels = place(m.Profile.Channels, pos, c[0])
 		case sideManaged:
-			m.ManagedAttributes = append(m.ManagedAttributes, c[0])
+			m.ManagedAttributes = place(m.ManagedAttributes, pos, c[0])
 		}
 	}
 	return res.Err()
+}
+
+// place sets element pos of s, growing it as needed. Positions are written
+// as 0..n-1, so the rows of one attribute fill the slice whatever order
+// they arrive in.
+func place[T any](s []T, pos int, v T) []T {
+	if pos < 0 || pos > 1<<16 {
+		return append(s, v) // not a position this package wrote
+	}
+	if pos >= len(s) {
+		s = append(s, make([]T, pos+1-len(s))...)
+	}
+	s[pos] = v
+	return s
 }
 
 // GetMember returns the member with its multi-valued attributes.

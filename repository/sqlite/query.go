@@ -83,6 +83,7 @@ var memberList = &listSpec{
 		repository.MemberCanManageTeams:    {col: "can_manage_teams"},
 		repository.MemberExternalSSO:       {col: "external_sso"},
 		repository.MemberSeatStatus:        {col: "seat_status_lc", indexed: true},
+		repository.MemberSeatQueuedAt:      {col: "seat_queued_at"},
 		repository.MemberCreated:           {col: "created_at"},
 		repository.MemberLastModified:      {col: "updated_at", indexed: true},
 		repository.MemberEmailValue:        {col: "value_lc", multi: "emails", indexed: true},

@@ -85,7 +85,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
 		"foreign_keys(1)",
 		"temp_store(MEMORY)",
-		"cache_size(-64000)",
+		"cache_size(-16000)",
 	}
 	// journal_mode is set by migrate once the file is known to be ours: it is
 	// persistent, and must not convert another program's database.
