@@ -54,19 +54,24 @@ const (
 func (s *Service) CreateMember(ctx context.Context, actor Actor, m repository.Member) (repository.Member, error) {
 	var created repository.Member
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		after, err := s.applyMember(ctx, actor, nil, m)
+		p, err := s.planMember(ctx, actor, nil, m)
 		if err != nil {
 			return err
 		}
-		created, err = s.store.CreateMember(ctx, after)
+		created, err = s.store.CreateMember(ctx, p.after)
 		if err != nil {
+			s.undoReservation(ctx, p.seat, p.after.AccountID, p.after.ID)
 			return fmt.Errorf("create member: %w", err)
 		}
 		if err := s.auditChange(ctx, actor, created.AccountID, "member.create", "member", created.ID,
 			memberView(nil), memberView(&created)); err != nil {
 			return err
 		}
-		return s.resolvePendingReports(ctx, actor, created)
+		if err := s.afterMemberWrite(ctx, actor, p, created); err != nil {
+			return err
+		}
+		created, err = s.resolvePendingReports(ctx, actor, created)
+		return err
 	})
 	if err != nil {
 		return repository.Member{}, err
@@ -76,10 +81,14 @@ func (s *Service) CreateMember(ctx context.Context, actor Actor, m repository.Me
 
 // UpdateMember changes a member: change receives a copy of the current
 // record and returns the wanted one, which goes through the same rules as
-// a new member (references resolved, lifecycle derived). ifVersion is the
-// caller's If-Match; without one, a concurrent change is retried with the
-// fresh record, with one it fails with CodeVersionMismatch. change may be
-// called more than once and must not have side effects.
+// a new member (references resolved, lifecycle derived, seats, owner
+// protection, IdP locks). Deactivating (Active false) frees the member's
+// seat and revokes its sessions and tokens; reactivating restores it with
+// its roles and takes a seat again (or queues, or is refused, as the seat
+// settings say). ifVersion is the caller's If-Match; without one, a
+// concurrent change is retried with the fresh record, with one it fails
+// with CodeVersionMismatch. change may be called more than once and must
+// not have side effects.
 func (s *Service) UpdateMember(ctx context.Context, actor Actor, accountID, id string, ifVersion IfVersion,
 	change func(repository.Member) (repository.Member, error)) (repository.Member, error) {
 	var updated repository.Member
@@ -95,14 +104,15 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, accountID, id s
 		if err != nil {
 			return err
 		}
-		after, err := s.applyMember(ctx, actor, &before, wanted)
+		p, err := s.planMember(ctx, actor, &before, wanted)
 		if err != nil {
 			return err
 		}
-		if memberEqual(before, after) {
+		if memberEqual(before, p.after) {
 			updated = before
 			return nil
 		}
+		after := p.after
 		updated, err = s.store.UpdateMember(ctx, accountID, id, func(cur repository.Member) (repository.Member, error) {
 			if cur.Version != before.Version {
 				return cur, repository.ErrVersionMismatch
@@ -111,16 +121,27 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, accountID, id s
 			return after, nil
 		})
 		if err != nil {
+			s.undoReservation(ctx, p.seat, accountID, id)
 			return fmt.Errorf("update member: %w", err)
+		}
+		if p.guard != nil && !s.store.Transactional() {
+			if err := s.guardNotOwner(ctx, accountID, id, p.guard); err != nil {
+				s.restoreMember(ctx, before, updated)
+				s.undoReservation(ctx, p.seat, accountID, id)
+				return err
+			}
 		}
 		if err := s.auditChange(ctx, actor, accountID, memberAction(before, updated), "member", id,
 			memberView(&before), memberView(&updated)); err != nil {
 			return err
 		}
-		if before.ExternalID != updated.ExternalID && updated.ExternalID != "" {
-			return s.resolvePendingReports(ctx, actor, updated)
+		if err := s.afterMemberWrite(ctx, actor, p, updated); err != nil {
+			return err
 		}
-		return nil
+		if before.ExternalID != updated.ExternalID && updated.ExternalID != "" {
+			updated, err = s.resolvePendingReports(ctx, actor, updated)
+		}
+		return err
 	})
 	if err != nil {
 		return repository.Member{}, err
@@ -128,10 +149,13 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, accountID, id s
 	return updated, nil
 }
 
-// DeleteMember removes a member, its group memberships, seat and sessions,
-// and clears it as the team leader of its reports.
+// DeleteMember removes a member from every listing — its group
+// memberships, seat (promoting the queue into it) and sessions go with it,
+// its API tokens are revoked, and its userName and externalId are free
+// again — and clears it as the team leader of its reports. The owner
+// cannot be deleted.
 func (s *Service) DeleteMember(ctx context.Context, actor Actor, accountID, id string, ifVersion IfVersion) error {
-	return s.store.InTx(ctx, func(ctx context.Context) error {
+	return s.retry(ctx, ifVersion, func(ctx context.Context) error {
 		before, err := s.store.GetMember(ctx, accountID, id)
 		if err != nil {
 			return fmt.Errorf("delete member: %w", err)
@@ -139,7 +163,33 @@ func (s *Service) DeleteMember(ctx context.Context, actor Actor, accountID, id s
 		if !ifVersion.allows(before.Version) {
 			return versionMismatch(before.Version)
 		}
-		// Issue 4 adds owner protection here: the owner is never deleted.
+		acct, err := s.store.GetAccount(ctx, accountID)
+		if err != nil {
+			return fmt.Errorf("delete member: %w", err)
+		}
+		refusal := ownerProtected("the account owner cannot be deleted: transfer ownership first")
+		if acct.OwnerMemberID == id {
+			return refusal
+		}
+		if !s.store.Transactional() && before.Active {
+			// Without transactions a deleted member cannot be restored,
+			// so it is first deactivated under the owner guard (see
+			// ownership.go): once that passed, no transfer can pick it.
+			off, err := s.store.UpdateMember(ctx, accountID, id, func(cur repository.Member) (repository.Member, error) {
+				if cur.Version != before.Version {
+					return cur, repository.ErrVersionMismatch
+				}
+				cur.Active, cur.Status = false, repository.StatusDeactivated
+				return cur, nil
+			})
+			if err != nil {
+				return fmt.Errorf("delete member: %w", err)
+			}
+			if err := s.guardNotOwner(ctx, accountID, id, refusal); err != nil {
+				s.restoreMember(ctx, before, off)
+				return err
+			}
+		}
 		if err := s.store.DeleteMember(ctx, accountID, id); err != nil {
 			return fmt.Errorf("delete member: %w", err)
 		}
@@ -151,19 +201,70 @@ func (s *Service) DeleteMember(ctx context.Context, actor Actor, accountID, id s
 			memberView(&before), memberView(nil)); err != nil {
 			return err
 		}
-		return s.forEachMember(ctx, accountID,
+		err = s.forEachMember(ctx, accountID,
 			repository.Compare{Field: repository.MemberManagerID, Op: repository.OpEq, Value: id},
 			func(r repository.Member) error {
 				return s.setManager(ctx, actor, r, "", "")
 			})
+		if err != nil {
+			return err
+		}
+		if before.SeatStatus == repository.SeatAssigned {
+			// The store removed the seat with the member.
+			return s.promoteQueue(ctx, actor, accountID)
+		}
+		return nil
 	})
 }
 
-// applyMember is the one rule step every member write goes through, inside
+// restoreMember undoes a deactivation or demotion that the owner guard of
+// a store without transactions refused after it was written. It puts back
+// what the guard protects — active, the administrator role, the seat
+// status (the seat itself is released only after the guard) — on the
+// member as it is now: another writer may have touched it meanwhile (a
+// transfer touches its new owner), and the owner must not stay inactive
+// because of that.
+func (s *Service) restoreMember(ctx context.Context, before, written repository.Member) {
+	// Best effort: the refusal is what the caller must see.
+	_, _ = s.store.UpdateMember(context.WithoutCancel(ctx), before.AccountID, before.ID, func(cur repository.Member) (repository.Member, error) {
+		if before.Active && !cur.Active {
+			cur.Active, cur.Status = true, before.Status
+		}
+		if slices.Contains(before.Roles, RoleAdministrator) && !slices.Contains(cur.Roles, RoleAdministrator) {
+			cur.Roles = append(cur.Roles, RoleAdministrator)
+		}
+		if cur.SeatStatus == written.SeatStatus && cur.SeatQueuedAt.Equal(written.SeatQueuedAt) {
+			cur.SeatStatus, cur.SeatQueuedAt = before.SeatStatus, before.SeatQueuedAt
+		}
+		return cur, nil
+	})
+}
+
+// memberPlan is what the rule step decided for one member write: the
+// record to store and what to do around the write.
+type memberPlan struct {
+	after repository.Member
+	acct  repository.Account
+	seat  seatPlan
+	// leader is a team leader to give CanManageTeams after the write.
+	leader *repository.Member
+	// revoke: the write deactivates the member, whose sessions and tokens
+	// go.
+	revoke bool
+	// guard is the refusal of the owner guard a store without
+	// transactions runs after the write (a deactivation, or the removal
+	// of the administrator role); nil when the write needs none.
+	guard *Error
+}
+
+// planMember is the one rule step every member write goes through, inside
 // the write's transaction: before is nil on create. It returns the record
-// to store. Issue 4's rules (seats, owner protection, IdP locks, group→role
-// mappings) belong here, so SCIM, SSO and the admin API share them.
-func (s *Service) applyMember(ctx context.Context, actor Actor, before *repository.Member, after repository.Member) (repository.Member, error) {
+// to store and what to do after the write. Every rule lives here, so SCIM,
+// SSO (just-in-time) and the admin API share them: references resolved,
+// lifecycle derived, owner protection, IdP locks, the team-leader rule,
+// optional permissions, and seats. A seat may be reserved here (the
+// record's SeatStatus depends on it); nothing else is written.
+func (s *Service) planMember(ctx context.Context, actor Actor, before *repository.Member, after repository.Member) (memberPlan, error) {
 	// Server-managed fields never come from the caller.
 	if before != nil {
 		after.AccountID = before.AccountID
@@ -175,7 +276,7 @@ func (s *Service) applyMember(ctx context.Context, actor Actor, before *reposito
 		after.SeatQueuedAt = before.SeatQueuedAt
 	} else {
 		if after.AccountID == "" {
-			return after, errors.New("create member: no account id")
+			return memberPlan{}, errors.New("create member: no account id")
 		}
 		after.ID = repository.NewID()
 		after.Meta = repository.Meta{}
@@ -185,35 +286,43 @@ func (s *Service) applyMember(ctx context.Context, actor Actor, before *reposito
 		after.SeatStatus = repository.SeatNone
 		after.SeatQueuedAt = time.Time{}
 	}
+	if actor.Kind == repository.ActorMember {
+		// Only the identity provider's own writes change what it manages.
+		after.ManagedAttributes = nil
+		if before != nil {
+			after.ManagedAttributes = slices.Clone(before.ManagedAttributes)
+		}
+	}
 
 	if err := normalizeIdentity(&after); err != nil {
-		return after, err
+		return memberPlan{}, err
 	}
 	if err := normalizeProfile(&after.Profile); err != nil {
-		return after, err
+		return memberPlan{}, err
 	}
 	normalizePrimary(after.Emails, func(e *repository.Email) *bool { return &e.Primary })
 	normalizePrimary(after.PhoneNumbers, func(p *repository.PhoneNumber) *bool { return &p.Primary })
 	normalizePrimary(after.Addresses, func(a *repository.Address) *bool { return &a.Primary })
 	after.ManagedAttributes = sortedSet(after.ManagedAttributes)
+	after.ManagerID = strings.TrimSpace(after.ManagerID)
 
-	if before == nil && len(after.Roles) == 0 {
-		acct, err := s.store.GetAccount(ctx, after.AccountID)
-		if err != nil {
-			return after, fmt.Errorf("create member: %w", err)
-		}
-		if acct.Settings.DefaultRoleKey != "" {
-			after.Roles = []string{acct.Settings.DefaultRoleKey}
-		}
-	}
-	roles, err := s.resolveRoles(ctx, after.AccountID, after.Roles)
+	acct, err := s.store.GetAccount(ctx, after.AccountID)
 	if err != nil {
-		return after, err
+		return memberPlan{}, fmt.Errorf("member rules: %w", err)
 	}
-	after.Roles = roles
-
-	if err := s.resolveManager(ctx, before, &after); err != nil {
-		return after, err
+	list, idx, err := s.roleCatalogue(ctx, after.AccountID)
+	if err != nil {
+		return memberPlan{}, err
+	}
+	if before == nil && len(after.Roles) == 0 && acct.Settings.DefaultRoleKey != "" {
+		after.Roles = []string{acct.Settings.DefaultRoleKey}
+	}
+	if after.Roles, err = resolveRoles(list, after.Roles); err != nil {
+		return memberPlan{}, err
+	}
+	leader, err := s.resolveManager(ctx, before, &after)
+	if err != nil {
+		return memberPlan{}, err
 	}
 
 	// Lifecycle: active is what identity providers set; status follows it.
@@ -227,18 +336,156 @@ func (s *Service) applyMember(ctx context.Context, actor Actor, before *reposito
 	case !before.Active && after.Active && before.Status == repository.StatusDeactivated:
 		after.Status = repository.StatusActive
 	}
-	if before != nil && before.Active && !after.Active {
-		// A deactivated member keeps no way in: sessions and personal
-		// tokens die with the deactivation. (Issue 4 frees the seat here.)
-		now := s.now().UTC()
-		if err := s.store.RevokeMemberSessions(ctx, after.AccountID, after.ID, now); err != nil {
-			return after, fmt.Errorf("deactivate member: revoke sessions: %w", err)
-		}
-		if err := s.store.RevokeMemberTokens(ctx, after.AccountID, after.ID, now); err != nil {
-			return after, fmt.Errorf("deactivate member: revoke tokens: %w", err)
+
+	var changed []string
+	if before != nil {
+		changed = changedAttributes(*before, after)
+	}
+	if err := ownerRules(actor, acct, before, after, changed); err != nil {
+		return memberPlan{}, err
+	}
+	if actor.Kind == repository.ActorMember && before != nil {
+		for _, a := range changed {
+			if slices.Contains(before.ManagedAttributes, a) {
+				return memberPlan{}, &Error{Code: CodeManagedByIdP, Attribute: a,
+					Message: fmt.Sprintf("%s is managed by the identity provider (SCIM): change it there", a)}
+			}
 		}
 	}
-	return after, nil
+	flag, err := checkLeader(actor, leader)
+	if err != nil {
+		return memberPlan{}, err
+	}
+	if err := s.checkStillLeads(ctx, before, after); err != nil {
+		return memberPlan{}, err
+	}
+
+	// A new member is in no group yet; an existing one also holds the
+	// roles of its groups' mappings.
+	held := after.Roles
+	var grantsBefore []repository.RolePermission
+	if before != nil {
+		viaGroups, err := s.groupRoleKeys(ctx, after.AccountID, after.ID)
+		if err != nil {
+			return memberPlan{}, err
+		}
+		held = sortedSet(append(slices.Clone(after.Roles), viaGroups...))
+		grantsBefore = before.OptionalPermissions
+	}
+	if after.OptionalPermissions, err = checkGrants(idx, held, grantsBefore, after.OptionalPermissions); err != nil {
+		return memberPlan{}, err
+	}
+
+	p := memberPlan{acct: acct, leader: flag}
+	if before != nil {
+		p.revoke = before.Active && !after.Active
+		switch {
+		case p.revoke:
+			p.guard = ownerProtected("the account owner cannot be deactivated: transfer ownership first")
+		case slices.Contains(before.Roles, RoleAdministrator) && !slices.Contains(after.Roles, RoleAdministrator):
+			p.guard = ownerProtected("the administrator role cannot be removed from the account owner: transfer ownership first")
+		}
+	}
+	// Seats last: a reservation is the one write of this step, so every
+	// refusal above comes before it.
+	if p.seat, err = s.decideSeat(ctx, acct, before, &after, after.Active && idx.consumesSeat(held), true); err != nil {
+		return memberPlan{}, err
+	}
+	p.after = after
+	return p, nil
+}
+
+// afterMemberWrite does what a member write entails once stored: the
+// team leader gets CanManageTeams, a deactivated member's sessions and
+// tokens are revoked, and a freed seat goes to the queue.
+func (s *Service) afterMemberWrite(ctx context.Context, actor Actor, p memberPlan, m repository.Member) error {
+	if p.leader != nil {
+		if _, err := s.flagLeader(ctx, actor, m.AccountID, p.leader.ID); err != nil {
+			return err
+		}
+	}
+	if p.revoke {
+		// A deactivated member keeps no way in.
+		now := s.now().UTC()
+		if err := s.store.RevokeMemberSessions(ctx, m.AccountID, m.ID, now); err != nil {
+			return fmt.Errorf("deactivate member: revoke sessions: %w", err)
+		}
+		if err := s.store.RevokeMemberTokens(ctx, m.AccountID, m.ID, now); err != nil {
+			return fmt.Errorf("deactivate member: revoke tokens: %w", err)
+		}
+	}
+	if p.seat.release {
+		return s.freeSeat(ctx, actor, p.acct, m.ID)
+	}
+	return nil
+}
+
+// memberAttributes are the attributes of a member a caller may change,
+// under the names SCIM gives them (the names ManagedAttributes holds), with
+// how to read each. "password" and "optionalPermissions" are not SCIM
+// attributes an IdP manages, but the owner rules name them.
+var memberAttributes = []struct {
+	name string
+	get  func(m *repository.Member) any
+}{
+	{"userName", func(m *repository.Member) any { return m.UserName }},
+	{"externalId", func(m *repository.Member) any { return m.ExternalID }},
+	{"name", func(m *repository.Member) any { return m.Name }},
+	{"displayName", func(m *repository.Member) any { return m.DisplayName }},
+	{"nickName", func(m *repository.Member) any { return m.NickName }},
+	{"profileUrl", func(m *repository.Member) any { return m.ProfileURL }},
+	{"title", func(m *repository.Member) any { return m.Title }},
+	{"userType", func(m *repository.Member) any { return m.UserType }},
+	{"preferredLanguage", func(m *repository.Member) any { return m.PreferredLanguage }},
+	{"locale", func(m *repository.Member) any { return m.Locale }},
+	{"timezone", func(m *repository.Member) any { return m.Timezone }},
+	{"active", func(m *repository.Member) any { return m.Active }},
+	{"emails", func(m *repository.Member) any { return orNil(m.Emails) }},
+	{"phoneNumbers", func(m *repository.Member) any { return orNil(m.PhoneNumbers) }},
+	{"addresses", func(m *repository.Member) any { return orNil(m.Addresses) }},
+	{"roles", func(m *repository.Member) any { return orNil(m.Roles) }},
+	{"employeeNumber", func(m *repository.Member) any { return m.EmployeeNumber }},
+	{"costCenter", func(m *repository.Member) any { return m.CostCenter }},
+	{"organization", func(m *repository.Member) any { return m.Organization }},
+	{"division", func(m *repository.Member) any { return m.Division }},
+	{"department", func(m *repository.Member) any { return m.Department }},
+	{"manager", func(m *repository.Member) any { return [2]string{m.ManagerID, m.PendingManagerRef} }},
+	{"expertise", func(m *repository.Member) any { return orNil(m.Profile.Expertise) }},
+	{"onlyAssignFromExpertise", func(m *repository.Member) any { return m.Profile.OnlyAssignFromExpertise }},
+	{"onlyAssignedConversations", func(m *repository.Member) any { return m.Profile.OnlyAssignedConversations }},
+	{"canViewGroupCompanies", func(m *repository.Member) any { return m.Profile.CanViewGroupCompanies }},
+	{"externalSso", func(m *repository.Member) any { return m.Profile.ExternalSSO }},
+	{"canManageTeams", func(m *repository.Member) any { return m.Profile.CanManageTeams }},
+	{"channels", func(m *repository.Member) any { return orNil(m.Profile.Channels) }},
+	{"employmentStatus", func(m *repository.Member) any { return m.Profile.EmploymentStatus }},
+	{"startDate", func(m *repository.Member) any { return m.Profile.StartDate }},
+	{"bio", func(m *repository.Member) any { return m.Profile.Bio }},
+	{"imageUrl", func(m *repository.Member) any { return m.Profile.ImageURL }},
+	{"hometown", func(m *repository.Member) any { return m.Profile.Hometown }},
+	{"stateOrCountry", func(m *repository.Member) any { return m.Profile.StateOrCountry }},
+	{"approvalStatus", func(m *repository.Member) any { return m.Profile.ApprovalStatus }},
+	{"password", func(m *repository.Member) any { return [2]any{m.PasswordHash, m.MustChangePassword} }},
+	{"optionalPermissions", func(m *repository.Member) any { return orNil(m.OptionalPermissions) }},
+}
+
+// orNil returns nil for an empty slice, so that nil and empty compare equal.
+func orNil[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// changedAttributes names the attributes whose values differ between a
+// and b, in the order of memberAttributes.
+func changedAttributes(a, b repository.Member) []string {
+	var out []string
+	for _, at := range memberAttributes {
+		if !reflect.DeepEqual(at.get(&a), at.get(&b)) {
+			out = append(out, at.name)
+		}
+	}
+	return out
 }
 
 // sourceOf names the front door an actor came through.
@@ -360,15 +607,8 @@ func sortedSet(vs []string) []string {
 }
 
 // resolveRoles maps role references (a key or a display name, any case) to
-// the account's role keys.
-func (s *Service) resolveRoles(ctx context.Context, accountID string, refs []string) ([]string, error) {
-	if len(refs) == 0 {
-		return nil, nil
-	}
-	roles, err := s.store.ListRoles(ctx, accountID)
-	if err != nil {
-		return nil, fmt.Errorf("resolve roles: %w", err)
-	}
+// the account's role keys, given the account's roles.
+func resolveRoles(roles []repository.Role, refs []string) ([]string, error) {
 	var keys []string
 	for _, ref := range refs {
 		ref = strings.TrimSpace(ref)
@@ -391,123 +631,6 @@ func (s *Service) resolveRoles(ctx context.Context, accountID string, refs []str
 		}
 	}
 	return keys, nil
-}
-
-// resolveManager turns after.ManagerID, a reference as the caller sent it
-// (a member id, else an externalId), into a member id of the same account,
-// or keeps it as PendingManagerRef when no member answers to it yet.
-// Cycles in the team hierarchy are refused.
-func (s *Service) resolveManager(ctx context.Context, before *repository.Member, after *repository.Member) error {
-	ref := strings.TrimSpace(after.ManagerID)
-	after.ManagerID, after.PendingManagerRef = "", ""
-	if ref == "" {
-		return nil
-	}
-	if before != nil && before.ManagerID != "" && ref == before.ManagerID {
-		after.ManagerID = ref
-		return nil
-	}
-	if ref == after.ID || (after.ExternalID != "" && ref == after.ExternalID) {
-		return &Error{Code: CodeInvalidValue, Attribute: "manager", Message: "a member cannot be their own manager"}
-	}
-	mgr, found, err := s.findMemberByRef(ctx, after.AccountID, ref)
-	if err != nil {
-		return err
-	}
-	if !found {
-		after.PendingManagerRef = ref
-		return nil
-	}
-	if mgr.ID == after.ID {
-		return &Error{Code: CodeInvalidValue, Attribute: "manager", Message: "a member cannot be their own manager"}
-	}
-	if err := s.checkNoCycle(ctx, after.AccountID, after.ID, mgr); err != nil {
-		return err
-	}
-	after.ManagerID = mgr.ID
-	return nil
-}
-
-// findMemberByRef finds a member by id, else by externalId.
-func (s *Service) findMemberByRef(ctx context.Context, accountID, ref string) (repository.Member, bool, error) {
-	m, err := s.store.GetMember(ctx, accountID, ref)
-	if err == nil {
-		return m, true, nil
-	}
-	if !errors.Is(err, repository.ErrNotFound) {
-		return m, false, fmt.Errorf("find manager: %w", err)
-	}
-	page, err := s.store.ListMembers(ctx, accountID, repository.Query{
-		Filter: repository.Compare{Field: repository.MemberExternalID, Op: repository.OpEq, Value: ref},
-		Count:  1,
-	})
-	if err != nil {
-		return m, false, fmt.Errorf("find manager: %w", err)
-	}
-	if len(page.Items) == 0 {
-		return m, false, nil
-	}
-	return page.Items[0], true, nil
-}
-
-// checkNoCycle walks up from mgr and fails when it meets memberID: making
-// mgr the manager of memberID would close a loop.
-func (s *Service) checkNoCycle(ctx context.Context, accountID, memberID string, mgr repository.Member) error {
-	cur := mgr
-	for range maxManagerDepth {
-		if cur.ManagerID == "" {
-			return nil
-		}
-		if cur.ManagerID == memberID {
-			return &Error{Code: CodeInvalidValue, Attribute: "manager",
-				Message: fmt.Sprintf("manager %s would make a cycle in the team hierarchy: %s already reports to this member", mgr.ID, cur.ID)}
-		}
-		next, err := s.store.GetMember(ctx, accountID, cur.ManagerID)
-		if errors.Is(err, repository.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("check team hierarchy: %w", err)
-		}
-		cur = next
-	}
-	return &Error{Code: CodeInvalidValue, Attribute: "manager",
-		Message: fmt.Sprintf("the team hierarchy above %s is deeper than %d levels", mgr.ID, maxManagerDepth)}
-}
-
-// resolvePendingReports links the members that wait for m as their manager
-// (by its id or externalId). A link that would close a cycle stays pending.
-func (s *Service) resolvePendingReports(ctx context.Context, actor Actor, m repository.Member) error {
-	refs := repository.Or{repository.Compare{Field: repository.MemberPendingManagerRef, Op: repository.OpEq, Value: m.ID}}
-	if m.ExternalID != "" {
-		refs = append(refs, repository.Compare{Field: repository.MemberPendingManagerRef, Op: repository.OpEq, Value: m.ExternalID})
-	}
-	return s.forEachMember(ctx, m.AccountID, refs, func(r repository.Member) error {
-		if r.ID == m.ID {
-			return nil
-		}
-		err := s.checkNoCycle(ctx, m.AccountID, r.ID, m)
-		var rule *Error
-		if errors.As(err, &rule) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return s.setManager(ctx, actor, r, m.ID, "")
-	})
-}
-
-// setManager changes r's manager fields and records it.
-func (s *Service) setManager(ctx context.Context, actor Actor, r repository.Member, managerID, pending string) error {
-	updated, err := s.store.UpdateMember(ctx, r.AccountID, r.ID, func(cur repository.Member) (repository.Member, error) {
-		cur.ManagerID, cur.PendingManagerRef = managerID, pending
-		return cur, nil
-	})
-	if err != nil {
-		return fmt.Errorf("update manager of %s: %w", r.ID, err)
-	}
-	return s.auditChange(ctx, actor, r.AccountID, "member.update", "member", r.ID, memberView(&r), memberView(&updated))
 }
 
 // forEachMember calls fn for every member of the account matching f, page

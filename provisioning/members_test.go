@@ -36,7 +36,7 @@ func TestCreateMemberRules(t *testing.T) {
 	t.Run("defaults and normalisation", func(t *testing.T) {
 		m := base("  ada@rules.example ")
 		m.ID = "chosen-by-caller"
-		m.SeatStatus = repository.SeatAssigned
+		m.SeatStatus, m.SeatQueuedAt = repository.SeatQueued, time.Unix(1, 0)
 		m.Emails = []repository.Email{{Value: " a@x.example ", Primary: true}, {Value: ""}, {Value: "b@x.example", Primary: true}}
 		m.Profile = repository.SupportProfile{EmploymentStatus: "Full Time", StartDate: "2024-03-01T09:00:00Z",
 			Channels: []string{" Chat", "chat", "EMAIL"}, Expertise: []string{"Billing", "billing ", ""}}
@@ -50,8 +50,10 @@ func TestCreateMemberRules(t *testing.T) {
 		if got.UserName != "ada@rules.example" || got.Status != repository.StatusActive || got.Source != repository.SourceSCIM {
 			t.Errorf("identity %+v", got)
 		}
-		if got.SeatStatus != repository.SeatNone {
-			t.Errorf("seat status %q taken from the caller", got.SeatStatus)
+		// Computed, not taken from the caller: the default role (agent)
+		// takes one of the account's free seats.
+		if got.SeatStatus != repository.SeatAssigned || !got.SeatQueuedAt.IsZero() {
+			t.Errorf("seat status %q queued at %v, want assigned", got.SeatStatus, got.SeatQueuedAt)
 		}
 		if !slices.Equal(got.Roles, []string{RoleAgent}) {
 			t.Errorf("default role: %v", got.Roles)
@@ -350,5 +352,170 @@ func TestPasswords(t *testing.T) {
 	for _, bad := range []string{"", strings.Repeat("p", 73)} {
 		_, err := HashPassword(bad)
 		wantCode(t, err, CodeInvalidValue)
+	}
+}
+
+func TestIdPLocks(t *testing.T) {
+	e := newRuleEnv(t, 5, repository.SeatExhaustionQueue, true)
+	managed := []string{"active", "department", "displayName", "roles", "userName"}
+	m, err := e.s.CreateMember(e.ctx, scimActor, repository.Member{AccountID: e.id, UserName: "idp@locks.example",
+		DisplayName: "From the IdP", Department: "Support", Active: true, ManagedAttributes: managed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.ManagedAttributes, managed) {
+		t.Fatalf("managed attributes %v", m.ManagedAttributes)
+	}
+	locked := []struct {
+		attr string
+		fn   func(*repository.Member)
+	}{
+		{"displayName", func(m *repository.Member) { m.DisplayName = "Edited" }},
+		{"department", func(m *repository.Member) { m.Department = "Sales" }},
+		{"active", func(m *repository.Member) { m.Active = false }},
+		{"roles", func(m *repository.Member) { m.Roles = []string{RoleSupervisor} }},
+		{"userName", func(m *repository.Member) { m.UserName = "other@locks.example" }},
+	}
+	for _, tc := range locked {
+		t.Run(tc.attr, func(t *testing.T) {
+			_, err := e.update(e.admin, m.ID, tc.fn)
+			pe := wantCode(t, err, CodeManagedByIdP)
+			if pe.Attribute != tc.attr || !strings.Contains(pe.Message, "identity provider") {
+				t.Errorf("attribute %q message %q", pe.Attribute, pe.Message)
+			}
+		})
+	}
+	// The rest stays editable in the app, and the admin API cannot lift
+	// the locks.
+	got, err := e.update(e.admin, m.ID, func(m *repository.Member) {
+		m.Profile.Hometown = "Arlington"
+		m.Title = "Lead"
+		m.ManagedAttributes = nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Profile.Hometown != "Arlington" || got.Title != "Lead" || !slices.Equal(got.ManagedAttributes, managed) {
+		t.Errorf("after an admin edit: %+v", got)
+	}
+	// The identity provider itself, and the system, change what it manages.
+	if _, err := e.update(scimActor, m.ID, func(m *repository.Member) { m.DisplayName = "Renamed in Okta" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.update(systemActor, m.ID, func(m *repository.Member) { m.Department = "Success" }); err != nil {
+		t.Fatal(err)
+	}
+	// A member the admin API creates has no locks, whatever it sends.
+	own, err := e.s.CreateMember(e.ctx, e.admin, repository.Member{AccountID: e.id, UserName: "app@locks.example",
+		Active: true, ManagedAttributes: []string{"displayName"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(own.ManagedAttributes) != 0 || own.Source != repository.SourceAdmin {
+		t.Errorf("admin-created member: managed %v source %q", own.ManagedAttributes, own.Source)
+	}
+	if _, err := e.update(e.admin, own.ID, func(m *repository.Member) { m.DisplayName = "Mine"; m.Active = false }); err != nil {
+		t.Errorf("edit an admin-created member: %v", err)
+	}
+}
+
+func TestDeactivateVersusDelete(t *testing.T) {
+	e := newRuleEnv(t, 5, repository.SeatExhaustionQueue, true)
+	m := e.create("life@del.example", RoleAgent, RoleReporter)
+	g, err := e.s.CreateGroup(e.ctx, scimActor, repository.Group{AccountID: e.id, DisplayName: "Team"}, []string{m.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e.clock.Now()
+	newSession := func() repository.Session {
+		t.Helper()
+		sess, err := e.store.CreateSession(e.ctx, repository.Session{AccountID: e.id, ID: repository.NewID(), MemberID: m.ID,
+			Hash: repository.NewID(), CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sess
+	}
+	sess := newSession()
+	token, _, err := e.s.MintToken(e.ctx, e.id, repository.TokenAPI, "script", m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := func() bool {
+		page, err := e.store.ListMembers(e.ctx, e.id, repository.Query{
+			Filter: repository.Compare{Field: repository.MemberUserName, Op: repository.OpEq, Value: "life@del.example"}, Count: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Total == 1
+	}
+	inGroup := func() bool {
+		groups, err := e.store.GroupsOfMembers(e.ctx, e.id, []string{m.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(groups[m.ID]) == 1 && groups[m.ID][0].GroupID == g.ID
+	}
+
+	// Deactivation keeps the member, its roles and groups; its seat,
+	// sessions and tokens go.
+	if err := e.setActive(scimActor, m.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	off := e.get(m.ID)
+	if off.Status != repository.StatusDeactivated || !slices.Equal(off.Roles, []string{RoleAgent, RoleReporter}) || !listed() || !inGroup() {
+		t.Errorf("deactivated: %+v", off)
+	}
+	e.wantSeat(m.ID, repository.SeatNone)
+	if got, _ := e.store.GetSessionByHash(e.ctx, sess.Hash); got.RevokedAt.IsZero() {
+		t.Errorf("the session survived the deactivation")
+	}
+	_, err = e.s.Authenticate(e.ctx, token, repository.TokenAPI)
+	wantCode(t, err, CodeUnauthenticated)
+
+	// Reactivation restores it with its roles and takes a seat again.
+	if err := e.setActive(scimActor, m.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	on := e.get(m.ID)
+	if on.Status != repository.StatusActive || !slices.Equal(on.Roles, []string{RoleAgent, RoleReporter}) || !inGroup() {
+		t.Errorf("reactivated: %+v", on)
+	}
+	e.wantSeat(m.ID, repository.SeatAssigned)
+
+	// Deletion removes it from every listing and frees its identifiers,
+	// seat and sessions.
+	sess = newSession()
+	if err := e.s.DeleteMember(e.ctx, scimActor, e.id, m.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.GetMember(e.ctx, e.id, m.ID); !errors.Is(err, repository.ErrNotFound) {
+		t.Errorf("get after delete: %v", err)
+	}
+	if listed() || inGroup() {
+		t.Errorf("a deleted member is still listed")
+	}
+	if held, _ := e.store.HoldsSeat(e.ctx, e.id, m.ID); held || e.summary().Used != 0 {
+		t.Errorf("the seat survived the deletion")
+	}
+	if got, err := e.store.GetSessionByHash(e.ctx, sess.Hash); err == nil && got.RevokedAt.IsZero() {
+		t.Errorf("the session survived the deletion")
+	}
+	again := e.create("life@del.example")
+	if again.ID == m.ID {
+		t.Errorf("the deleted member came back")
+	}
+
+	var actions []string
+	page, err := e.store.ListAudit(e.ctx, e.id, repository.AuditQuery{TargetID: m.ID, Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range page.Items {
+		actions = append(actions, ev.Action)
+	}
+	slices.Reverse(actions)
+	if want := []string{"member.create", "member.deactivate", "member.reactivate", "member.delete"}; !slices.Equal(actions, want) {
+		t.Errorf("actions %v, want %v", actions, want)
 	}
 }

@@ -245,3 +245,87 @@ func TestAuthenticate(t *testing.T) {
 		}
 	})
 }
+
+func TestIssueListRevokeToken(t *testing.T) {
+	ctx := context.Background()
+	s, store, clock := openSQLiteService(t)
+	acct := newTestAccount(t, s, "Issue")
+	other := newTestAccount(t, s, "Elsewhere")
+	id := acct.Account.ID
+	admin := Actor{Kind: repository.ActorMember, ID: acct.Owner.ID, RequestID: "req-1"}
+
+	plain, tok, err := s.IssueToken(ctx, admin, id, TokenInput{Kind: repository.TokenAPI, Name: "CI", MemberID: acct.Owner.ID,
+		ExpiresAt: clock.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tok.ExpiresAt.Equal(clock.Now().Add(time.Hour)) || tok.MemberID != acct.Owner.ID {
+		t.Errorf("issued %+v", tok)
+	}
+	if _, err := s.Authenticate(ctx, plain, repository.TokenAPI); err != nil {
+		t.Fatalf("issued token does not authenticate: %v", err)
+	}
+	page, err := store.ListAudit(ctx, id, repository.AuditQuery{Action: "api_token.create", Limit: 5})
+	if err != nil || page.Total != 1 || page.Items[0].TargetID != tok.ID || page.Items[0].RequestID != "req-1" ||
+		strings.Contains(string(page.Items[0].Diff), tok.Hash) {
+		t.Fatalf("audit of the creation: %+v, %v", page.Items, err)
+	}
+
+	bad := []struct {
+		name string
+		in   TokenInput
+		attr string
+	}{
+		{"expiry in the past", TokenInput{Kind: repository.TokenAPI, Name: "x", MemberID: acct.Owner.ID, ExpiresAt: clock.Now().Add(-time.Second)}, "expiresAt"},
+		{"expiry too far", TokenInput{Kind: repository.TokenAPI, Name: "x", MemberID: acct.Owner.ID, ExpiresAt: clock.Now().Add(6 * 365 * 24 * time.Hour)}, "expiresAt"},
+		{"member of another account", TokenInput{Kind: repository.TokenAPI, Name: "x", MemberID: other.Owner.ID}, "memberId"},
+		{"SCIM token with a member", TokenInput{Kind: repository.TokenSCIM, Name: "x", MemberID: acct.Owner.ID}, "memberId"},
+		{"no name", TokenInput{Kind: repository.TokenSCIM}, "name"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := store.ListTokens(ctx, id, "")
+			_, _, err := s.IssueToken(ctx, admin, id, tc.in)
+			var e *Error
+			if !errors.As(err, &e) || e.Code != CodeInvalidValue || e.Attribute != tc.attr {
+				t.Fatalf("err = %v, want invalid value on %s", err, tc.attr)
+			}
+			if after, _ := store.ListTokens(ctx, id, ""); len(after) != len(before) {
+				t.Error("a token was stored")
+			}
+		})
+	}
+
+	clock.Advance(time.Minute)
+	_, scim, err := s.IssueToken(ctx, admin, id, TokenInput{Kind: repository.TokenSCIM, Name: "Okta"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListTokens(ctx, id, repository.TokenSCIM)
+	if err != nil || len(list) != 2 || list[0].ID != scim.ID {
+		t.Fatalf("SCIM tokens newest first: %+v, %v", list, err)
+	}
+
+	if _, err := s.RevokeToken(ctx, admin, id, repository.TokenSCIM, tok.ID); AsError(err) == nil || AsError(err).Code != CodeNotFound {
+		t.Errorf("revoking an API token as a SCIM token: %v", err)
+	}
+	if _, err := s.RevokeToken(ctx, admin, other.Account.ID, repository.TokenAPI, tok.ID); AsError(err) == nil || AsError(err).Code != CodeNotFound {
+		t.Errorf("revoking through another account: %v", err)
+	}
+	revoked, err := s.RevokeToken(ctx, admin, id, repository.TokenAPI, tok.ID)
+	if err != nil || !revoked.RevokedAt.Equal(clock.Now()) {
+		t.Fatalf("revoke: %+v, %v", revoked, err)
+	}
+	clock.Advance(time.Minute)
+	again, err := s.RevokeToken(ctx, admin, id, repository.TokenAPI, tok.ID)
+	if err != nil || !again.RevokedAt.Equal(revoked.RevokedAt) {
+		t.Errorf("second revocation: %+v, %v", again, err)
+	}
+	if _, err := s.Authenticate(ctx, plain, repository.TokenAPI); err == nil {
+		t.Error("revoked token authenticates")
+	}
+	page, err = store.ListAudit(ctx, id, repository.AuditQuery{Action: "api_token.revoke", Limit: 5})
+	if err != nil || page.Total != 1 {
+		t.Errorf("revocations audited: %d, %v", page.Total, err)
+	}
+}

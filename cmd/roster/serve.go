@@ -26,6 +26,7 @@ const shutdownTimeout = 20 * time.Second
 func runServe(ctx context.Context, c cli, args []string) (err error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	flags := config.Register(fs)
+	pprofAddr := fs.String("pprof", "", "serve Go profiles (net/http/pprof) on this loopback `address`, e.g. 127.0.0.1:6060 (default: off)")
 	if err := parseFlags(c, fs, args, "roster serve [flags]"); err != nil {
 		return err
 	}
@@ -53,6 +54,14 @@ func runServe(ctx context.Context, c cli, args []string) (err error) {
 			err = fmt.Errorf("close store: %w", cerr)
 		}
 	}()
+
+	if *pprofAddr != "" {
+		stopPprof, err := startPprof(*pprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rosterhq/roster/config"
 	"github.com/rosterhq/roster/provisioning"
+	"github.com/rosterhq/roster/provisioning/adminapi"
 	"github.com/rosterhq/roster/repository"
 	"github.com/rosterhq/roster/scim"
 )
@@ -78,7 +79,6 @@ func newServer(d serverDeps) (http.Handler, error) {
 // own package and mounts a route group here. Paths reserved for the doors
 // still to come (DESIGN.md), which answer the JSON 404 until then:
 //
-//	/api/v1       admin API, problem+json errors (package provisioning/adminapi)
 //	/sso, /auth   SAML and OIDC login, password login (package sso)
 //	/.well-known  JWKS of the access-token signing keys (package sso)
 //	/metrics      Prometheus metrics
@@ -97,6 +97,9 @@ func mountFrontDoors(e *gin.Engine, d serverDeps) error {
 	}
 	// SCIM writes SCIM error bodies under its prefix, 404s included.
 	scimServer.Mount(e.Group(scimPrefix))
+	if err := adminapi.Mount(e.Group("/api/v1"), d.Service, adminapi.Options{Logger: d.Logger}); err != nil {
+		return fmt.Errorf("admin api: %w", err)
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/gin-gonic/gin"
@@ -39,6 +41,8 @@ type Options struct {
 	Sessions SessionAuthenticator
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
+	// Now replaces time.Now (a token's expired status), for tests.
+	Now func() time.Time
 }
 
 // API is the admin API. It is safe for concurrent use.
@@ -65,6 +69,9 @@ func New(svc *provisioning.Service, opts Options) (*API, error) {
 		opts.DefaultCount = DefaultCount
 	}
 	opts.DefaultCount = min(opts.DefaultCount, opts.MaxCount)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	a := &API{svc: svc, opts: opts, log: opts.Logger}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -78,8 +85,18 @@ func New(svc *provisioning.Service, opts Options) (*API, error) {
 	return a, nil
 }
 
-// Mount serves the API under r, the group of its base path (cmd/roster
-// mounts it at /api/v1).
+// Mount builds the API over svc and serves it under r, the group of its
+// base path (cmd/roster mounts it at /api/v1).
+func Mount(r gin.IRouter, svc *provisioning.Service, opts Options) error {
+	a, err := New(svc, opts)
+	if err != nil {
+		return err
+	}
+	a.Mount(r)
+	return nil
+}
+
+// Mount serves the API under r, the group of its base path.
 func (a *API) Mount(r gin.IRouter) {
 	for _, rt := range a.routes {
 		r.Handle(rt.method, rt.path, a.handle(rt))
@@ -138,6 +155,12 @@ func (a *API) handle(rt route) gin.HandlerFunc {
 				}
 			}
 		}()
+		// Query parameters are checked before authentication on purpose:
+		// they reveal nothing, and a typo is reported as such.
+		if err := knownParams(c.Request.URL.Query(), rt.queryNames()...); err != nil {
+			a.fail(c, err)
+			return
+		}
 		if !rt.public {
 			p, err := a.authenticate(c)
 			if err != nil {
@@ -193,12 +216,28 @@ func (a *API) reply(c *gin.Context, r *reply) {
 		body = raw
 	} else {
 		var err error
-		if body, err = json.Marshal(r.body); err != nil {
+		if body, err = marshal(r.body, ""); err != nil {
 			a.fail(c, fmt.Errorf("encode response: %w", err))
 			return
 		}
 	}
 	c.Data(r.status, "application/json; charset=utf-8", body)
+}
+
+// marshal encodes v as JSON without HTML escaping (the API serves no
+// HTML, and "<" is clearer than "\u003c" in a document people read),
+// indented by indent when it is not empty.
+func marshal(v any, indent string) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if indent != "" {
+		enc.SetIndent("", indent)
+	}
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // headerRequestID carries the request id.

@@ -50,12 +50,6 @@ func (f bodyFields) null(field string) bool {
 	return ok && bytes.Equal(bytes.TrimSpace(v), []byte("null"))
 }
 
-// has reports whether the body names field at all.
-func (f bodyFields) has(field string) bool {
-	_, ok := f[field]
-	return ok
-}
-
 // decode reads the request body into dst, a pointer to a request type.
 // The body must be one JSON object whose fields dst declares (exact case)
 // with the JSON types dst expects; each violation is a 400 naming the
@@ -212,6 +206,8 @@ func readOnlyHint(field string) string {
 		return ": use POST /ownership/transfer"
 	case "roleKey":
 		return ": use PUT /groups/{id}/role-mapping"
+	case "memberId":
+		return ": an API token always belongs to the member who mints it"
 	}
 	return ""
 }

@@ -81,13 +81,14 @@ func groupReply(status int, g repository.Group) *reply {
 // writableGroup returns the group, or managed_by_idp when an identity
 // provider owns it: the admin API must not fight the IdP over a group it
 // pushes, whose next push would undo the change.
-func (a *API) writableGroup(c *gin.Context, cl *call, id string) (repository.Group, error) {
+// attr names the request field the refused change is about.
+func (a *API) writableGroup(c *gin.Context, cl *call, id, attr string) (repository.Group, error) {
 	g, err := a.store().GetGroup(c.Request.Context(), cl.AccountID, id, false)
 	if err != nil {
 		return g, notFound(err, "group", id)
 	}
 	if g.Source == repository.SourceSCIM {
-		return g, &provisioning.Error{Code: provisioning.CodeManagedByIdP, Attribute: "group",
+		return g, &provisioning.Error{Code: provisioning.CodeManagedByIdP, Attribute: attr,
 			Message: "group " + quote(g.DisplayName) + " is managed by the identity provider through SCIM; change it there (its role mapping may be changed here)"}
 	}
 	return g, nil
@@ -140,7 +141,7 @@ func (a *API) patchGroup(c *gin.Context, cl *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := a.writableGroup(c, cl, id); err != nil {
+	if _, err := a.writableGroup(c, cl, id, "displayName"); err != nil {
 		return nil, err
 	}
 	g, err := a.svc.ChangeGroup(c.Request.Context(), cl.actor(), cl.AccountID, id, provisioning.GroupChange{
@@ -160,7 +161,7 @@ func (a *API) patchGroup(c *gin.Context, cl *call) (*reply, error) {
 
 func (a *API) deleteGroup(c *gin.Context, cl *call) (*reply, error) {
 	id := c.Param("id")
-	if _, err := a.writableGroup(c, cl, id); err != nil {
+	if _, err := a.writableGroup(c, cl, id, ""); err != nil {
 		return nil, err
 	}
 	if err := a.svc.DeleteGroup(c.Request.Context(), cl.actor(), cl.AccountID, id, ifMatch(c)); err != nil {
@@ -210,7 +211,7 @@ func (a *API) addGroupMembers(c *gin.Context, cl *call) (*reply, error) {
 	if _, err := a.decode(c, &in, nil); err != nil {
 		return nil, err
 	}
-	if _, err := a.writableGroup(c, cl, id); err != nil {
+	if _, err := a.writableGroup(c, cl, id, "memberIds"); err != nil {
 		return nil, err
 	}
 	g, err := a.svc.ChangeGroup(c.Request.Context(), cl.actor(), cl.AccountID, id, provisioning.GroupChange{
@@ -225,7 +226,7 @@ func (a *API) addGroupMembers(c *gin.Context, cl *call) (*reply, error) {
 
 func (a *API) removeGroupMember(c *gin.Context, cl *call) (*reply, error) {
 	id, memberID := c.Param("id"), c.Param("memberId")
-	if _, err := a.writableGroup(c, cl, id); err != nil {
+	if _, err := a.writableGroup(c, cl, id, "memberIds"); err != nil {
 		return nil, err
 	}
 	_, err := a.svc.ChangeGroup(c.Request.Context(), cl.actor(), cl.AccountID, id, provisioning.GroupChange{

@@ -182,7 +182,7 @@ func toMember(m repository.Member, ownerID string) Member {
 		SeatStatus:        m.SeatStatus,
 		ManagedAttributes: nonNil(m.ManagedAttributes),
 		Version:           m.Version, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
-		Emails:            []Email{}, PhoneNumbers: []PhoneNumber{},
+		Emails: []Email{}, PhoneNumbers: []PhoneNumber{},
 	}
 	if out.SeatStatus == "" {
 		out.SeatStatus = repository.SeatNone

@@ -90,9 +90,6 @@ func timeParam(c *gin.Context, name string) (time.Time, error) {
 	return t, nil
 }
 
-// listParams are the parameters of the member and group lists.
-var listParams = []string{"filter", "sortBy", "sortOrder", "count", "startIndex", "cursor"}
-
 // sortAliases maps this API's field names to the SCIM attribute paths the
 // filter package sorts by.
 var sortAliases = map[string]string{
@@ -108,9 +105,6 @@ var sortAliases = map[string]string{
 // descending), count, and either startIndex (1-based) or cursor.
 func (a *API) listQuery(c *gin.Context, r filter.Resource) (repository.Query, error) {
 	var q repository.Query
-	if err := knownParams(c.Request.URL.Query(), listParams...); err != nil {
-		return q, err
-	}
 	expr, _ := query(c, "filter")
 	f, err := r.Compile(expr)
 	if err != nil {

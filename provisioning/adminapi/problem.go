@@ -1,7 +1,6 @@
 package adminapi
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -167,7 +166,7 @@ func writeProblem(c *gin.Context, p Problem) {
 	}
 	p.Instance = c.Request.URL.Path
 	p.RequestID = requestID(c)
-	body, err := json.Marshal(p)
+	body, err := marshal(p, "")
 	if err != nil { // cannot happen with these field types
 		body = []byte(`{"type":"urn:roster:problem:internal_error","title":"Internal server error","status":500,"code":"internal_error"}`)
 	}

@@ -79,7 +79,7 @@ func (tr tokenRoutes) list(c *gin.Context, cl *call) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	now := tr.a.opts.Now()
 	out := List[Token]{Items: make([]Token, 0, len(toks))}
 	for _, t := range toks {
 		out.Items = append(out.Items, toToken(t, now))

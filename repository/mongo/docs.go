@@ -10,9 +10,12 @@ import (
 
 // This file maps records to documents and back. Documents name every field
 // explicitly; shadow fields (…Lower, …Key) exist only for the store's own
-// comparisons and never reach a record. An empty value is absent from the
-// fields queries compare (shadows, externalId, managerId, …), so that, as
-// with SQL's NULL, no comparison but ne matches it and it sorts first. Slices keep their nil-ness and
+// comparisons and never reach a record. Empty values are left out of the
+// document (an empty slice reads back as nil): documents stay small, and,
+// as with SQL's NULL, no comparison but ne matches an empty value and it
+// sorts first. Booleans that queries compare are always stored. Times are
+// stored at millisecond precision, so a record read back equals the one a
+// write returned. Slices keep their nil-ness and
 // times are stored at millisecond precision, so a record read back equals
 // the one a write returned.
 
@@ -157,130 +160,130 @@ type deletionDoc struct {
 type memberDoc struct {
 	ID            string `bson:"_id"`
 	AccountID     string `bson:"accountId"`
-	UserName      string `bson:"userName"`
+	UserName      string `bson:"userName,omitempty"`
 	UserNameLower string `bson:"userNameLower,omitempty"`
 	ExternalID    string `bson:"externalId,omitempty"`
 	ExternalIDKey string `bson:"externalIdKey"`
 
 	Name                   nameDoc `bson:"name"`
-	DisplayName            string  `bson:"displayName"`
+	DisplayName            string  `bson:"displayName,omitempty"`
 	DisplayNameLower       string  `bson:"displayNameLower,omitempty"`
-	NickName               string  `bson:"nickName"`
+	NickName               string  `bson:"nickName,omitempty"`
 	NickNameLower          string  `bson:"nickNameLower,omitempty"`
-	ProfileURL             string  `bson:"profileUrl"`
-	Title                  string  `bson:"title"`
+	ProfileURL             string  `bson:"profileUrl,omitempty"`
+	Title                  string  `bson:"title,omitempty"`
 	TitleLower             string  `bson:"titleLower,omitempty"`
-	UserType               string  `bson:"userType"`
+	UserType               string  `bson:"userType,omitempty"`
 	UserTypeLower          string  `bson:"userTypeLower,omitempty"`
-	PreferredLanguage      string  `bson:"preferredLanguage"`
+	PreferredLanguage      string  `bson:"preferredLanguage,omitempty"`
 	PreferredLanguageLower string  `bson:"preferredLanguageLower,omitempty"`
-	Locale                 string  `bson:"locale"`
+	Locale                 string  `bson:"locale,omitempty"`
 	LocaleLower            string  `bson:"localeLower,omitempty"`
-	Timezone               string  `bson:"timezone"`
+	Timezone               string  `bson:"timezone,omitempty"`
 	TimezoneLower          string  `bson:"timezoneLower,omitempty"`
 	Active                 bool    `bson:"active"`
-	Status                 string  `bson:"status"`
+	Status                 string  `bson:"status,omitempty"`
 	StatusLower            string  `bson:"statusLower,omitempty"`
-	Source                 string  `bson:"source"`
+	Source                 string  `bson:"source,omitempty"`
 	SourceLower            string  `bson:"sourceLower,omitempty"`
 
-	Emails       []emailDoc   `bson:"emails"`
-	PhoneNumbers []phoneDoc   `bson:"phoneNumbers"`
-	Addresses    []addressDoc `bson:"addresses"`
+	Emails       []emailDoc   `bson:"emails,omitempty"`
+	PhoneNumbers []phoneDoc   `bson:"phoneNumbers,omitempty"`
+	Addresses    []addressDoc `bson:"addresses,omitempty"`
 
-	EmployeeNumber      string `bson:"employeeNumber"`
+	EmployeeNumber      string `bson:"employeeNumber,omitempty"`
 	EmployeeNumberLower string `bson:"employeeNumberLower,omitempty"`
-	CostCenter          string `bson:"costCenter"`
+	CostCenter          string `bson:"costCenter,omitempty"`
 	CostCenterLower     string `bson:"costCenterLower,omitempty"`
-	Organization        string `bson:"organization"`
+	Organization        string `bson:"organization,omitempty"`
 	OrganizationLower   string `bson:"organizationLower,omitempty"`
-	Division            string `bson:"division"`
+	Division            string `bson:"division,omitempty"`
 	DivisionLower       string `bson:"divisionLower,omitempty"`
-	Department          string `bson:"department"`
+	Department          string `bson:"department,omitempty"`
 	DepartmentLower     string `bson:"departmentLower,omitempty"`
 	ManagerID           string `bson:"managerId,omitempty"`
 	PendingManagerRef   string `bson:"pendingManagerRef,omitempty"`
 
-	Roles               []string            `bson:"roles"`
+	Roles               []string            `bson:"roles,omitempty"`
 	RolesLower          []string            `bson:"rolesLower,omitempty"`
-	OptionalPermissions []rolePermissionDoc `bson:"optionalPermissions"`
+	OptionalPermissions []rolePermissionDoc `bson:"optionalPermissions,omitempty"`
 
 	Profile         profileDoc `bson:"profile"`
-	SeatStatus      string     `bson:"seatStatus"`
+	SeatStatus      string     `bson:"seatStatus,omitempty"`
 	SeatStatusLower string     `bson:"seatStatusLower,omitempty"`
 	SeatQueuedAt    time.Time  `bson:"seatQueuedAt,omitempty"`
 
-	ManagedAttributes  []string `bson:"managedAttributes"`
-	PasswordHash       string   `bson:"passwordHash"`
-	MustChangePassword bool     `bson:"mustChangePassword"`
+	ManagedAttributes  []string `bson:"managedAttributes,omitempty"`
+	PasswordHash       string   `bson:"passwordHash,omitempty"`
+	MustChangePassword bool     `bson:"mustChangePassword,omitempty"`
 
 	Meta metaDoc `bson:",inline"`
 }
 
 type nameDoc struct {
-	Formatted       string `bson:"formatted"`
+	Formatted       string `bson:"formatted,omitempty"`
 	FormattedLower  string `bson:"formattedLower,omitempty"`
-	FamilyName      string `bson:"familyName"`
+	FamilyName      string `bson:"familyName,omitempty"`
 	FamilyNameLower string `bson:"familyNameLower,omitempty"`
-	GivenName       string `bson:"givenName"`
+	GivenName       string `bson:"givenName,omitempty"`
 	GivenNameLower  string `bson:"givenNameLower,omitempty"`
-	MiddleName      string `bson:"middleName"`
-	HonorificPrefix string `bson:"honorificPrefix"`
-	HonorificSuffix string `bson:"honorificSuffix"`
+	MiddleName      string `bson:"middleName,omitempty"`
+	HonorificPrefix string `bson:"honorificPrefix,omitempty"`
+	HonorificSuffix string `bson:"honorificSuffix,omitempty"`
 }
 
 type emailDoc struct {
-	Value      string `bson:"value"`
+	Value      string `bson:"value,omitempty"`
 	ValueLower string `bson:"valueLower,omitempty"`
-	Type       string `bson:"type"`
+	Type       string `bson:"type,omitempty"`
 	TypeLower  string `bson:"typeLower,omitempty"`
-	Display    string `bson:"display"`
+	Display    string `bson:"display,omitempty"`
 	Primary    bool   `bson:"primary"`
 }
 
 type phoneDoc struct {
-	Value      string `bson:"value"`
+	Value      string `bson:"value,omitempty"`
 	ValueLower string `bson:"valueLower,omitempty"`
-	Type       string `bson:"type"`
+	Type       string `bson:"type,omitempty"`
 	TypeLower  string `bson:"typeLower,omitempty"`
-	Display    string `bson:"display"`
+	Display    string `bson:"display,omitempty"`
 	Primary    bool   `bson:"primary"`
 }
 
 type addressDoc struct {
-	Formatted     string `bson:"formatted"`
-	StreetAddress string `bson:"streetAddress"`
-	Locality      string `bson:"locality"`
-	Region        string `bson:"region"`
-	PostalCode    string `bson:"postalCode"`
-	Country       string `bson:"country"`
-	Type          string `bson:"type"`
+	Formatted     string `bson:"formatted,omitempty"`
+	StreetAddress string `bson:"streetAddress,omitempty"`
+	Locality      string `bson:"locality,omitempty"`
+	Region        string `bson:"region,omitempty"`
+	PostalCode    string `bson:"postalCode,omitempty"`
+	Country       string `bson:"country,omitempty"`
+	Type          string `bson:"type,omitempty"`
 	Primary       bool   `bson:"primary"`
 }
 
 type rolePermissionDoc struct {
-	Role       string `bson:"role"`
-	Permission string `bson:"permission"`
+	Role       string `bson:"role,omitempty"`
+	Permission string `bson:"permission,omitempty"`
 }
 
 type profileDoc struct {
-	Expertise                 []string `bson:"expertise"`
+	Expertise                 []string `bson:"expertise,omitempty"`
 	ExpertiseLower            []string `bson:"expertiseLower,omitempty"`
-	OnlyAssignFromExpertise   bool     `bson:"onlyAssignFromExpertise"`
-	OnlyAssignedConversations bool     `bson:"onlyAssignedConversations"`
-	CanViewGroupCompanies     bool     `bson:"canViewGroupCompanies"`
+	OnlyAssignFromExpertise   bool     `bson:"onlyAssignFromExpertise,omitempty"`
+	OnlyAssignedConversations bool     `bson:"onlyAssignedConversations,omitempty"`
+	CanViewGroupCompanies     bool     `bson:"canViewGroupCompanies,omitempty"`
 	ExternalSSO               bool     `bson:"externalSso"`
 	CanManageTeams            bool     `bson:"canManageTeams"`
-	Channels                  []string `bson:"channels"`
+	Channels                  []string `bson:"channels,omitempty"`
 	ChannelsLower             []string `bson:"channelsLower,omitempty"`
-	EmploymentStatus          string   `bson:"employmentStatus"`
+	EmploymentStatus          string   `bson:"employmentStatus,omitempty"`
 	EmploymentStatusLower     string   `bson:"employmentStatusLower,omitempty"`
-	StartDate                 string   `bson:"startDate"`
-	Bio                       string   `bson:"bio"`
-	ImageURL                  string   `bson:"imageUrl"`
-	Hometown                  string   `bson:"hometown"`
-	StateOrCountry            string   `bson:"stateOrCountry"`
-	ApprovalStatus            string   `bson:"approvalStatus"`
+	StartDate                 string   `bson:"startDate,omitempty"`
+	Bio                       string   `bson:"bio,omitempty"`
+	ImageURL                  string   `bson:"imageUrl,omitempty"`
+	Hometown                  string   `bson:"hometown,omitempty"`
+	StateOrCountry            string   `bson:"stateOrCountry,omitempty"`
+	ApprovalStatus            string   `bson:"approvalStatus,omitempty"`
 }
 
 func memberToDoc(m repository.Member) memberDoc {
@@ -389,12 +392,12 @@ func (d memberDoc) record() repository.Member {
 type roleDoc struct {
 	ID                  string   `bson:"_id"`
 	AccountID           string   `bson:"accountId"`
-	Key                 string   `bson:"key"`
+	Key                 string   `bson:"key,omitempty"`
 	KeyLower            string   `bson:"keyLower,omitempty"`
-	DisplayName         string   `bson:"displayName"`
-	Description         string   `bson:"description"`
-	Permissions         []string `bson:"permissions"`
-	OptionalPermissions []string `bson:"optionalPermissions"`
+	DisplayName         string   `bson:"displayName,omitempty"`
+	Description         string   `bson:"description,omitempty"`
+	Permissions         []string `bson:"permissions,omitempty"`
+	OptionalPermissions []string `bson:"optionalPermissions,omitempty"`
 	ConsumesSeat        bool     `bson:"consumesSeat"`
 	BuiltIn             bool     `bson:"builtIn"`
 	Meta                metaDoc  `bson:",inline"`
@@ -422,13 +425,13 @@ func (d roleDoc) record() repository.Role {
 type groupDoc struct {
 	ID               string  `bson:"_id"`
 	AccountID        string  `bson:"accountId"`
-	DisplayName      string  `bson:"displayName"`
+	DisplayName      string  `bson:"displayName,omitempty"`
 	DisplayNameLower string  `bson:"displayNameLower,omitempty"`
 	ExternalID       string  `bson:"externalId,omitempty"`
 	ExternalIDKey    string  `bson:"externalIdKey"`
-	RoleKey          string  `bson:"roleKey"`
+	RoleKey          string  `bson:"roleKey,omitempty"`
 	RoleKeyLower     string  `bson:"roleKeyLower,omitempty"`
-	Source           string  `bson:"source"`
+	Source           string  `bson:"source,omitempty"`
 	Meta             metaDoc `bson:",inline"`
 }
 

@@ -72,11 +72,12 @@ func membersSorted(ids []string, names map[string]string) []repository.GroupMemb
 
 func (s *Store) getGroupDoc(ctx context.Context, accountID, id string) (groupDoc, error) {
 	var d groupDoc
-	if err := s.groups.FindOne(ctx, byID(accountID, id)).Decode(&d); err != nil {
-		if isNoDocs(err) {
-			return groupDoc{}, notFound("group", id)
-		}
+	ok, err := s.findOwned(ctx, s.groups, accountID, id, &d)
+	if err != nil {
 		return groupDoc{}, fmt.Errorf("get group: %w", err)
+	}
+	if !ok {
+		return groupDoc{}, notFound("group", id)
 	}
 	return d, nil
 }
@@ -365,29 +366,48 @@ func (s *Store) membersExist(ctx context.Context, accountID string, ids []string
 	return names, nil
 }
 
-// addEdges upserts edges in chunks and returns how many were new. An edge
-// inserted concurrently by someone else (a duplicate key on FerretDB,
-// where upserts race) is simply not new.
+// addEdges inserts the edges that do not exist yet, in chunks, and returns
+// how many it inserted. It reads the chunk's existing edges first (by _id)
+// instead of upserting, because FerretDB v1.24 holds a connection per
+// matched statement of a multi-statement update until the command ends and
+// deadlocks on a large batch of existing edges. An edge inserted
+// concurrently by someone else (a duplicate key) is simply not new.
 func (s *Store) addEdges(ctx context.Context, accountID, groupID string, memberIDs []string) (int, error) {
 	added := 0
 	for start := 0; start < len(memberIDs); start += chunk {
 		part := memberIDs[start:min(start+chunk, len(memberIDs))]
-		models := make([]mongo.WriteModel, 0, len(part))
-		for _, m := range part {
-			models = append(models, mongo.NewUpdateOneModel().
-				SetFilter(bson.D{{Key: "_id", Value: pairID(groupID, m)}}).
-				SetUpdate(bson.D{{Key: "$setOnInsert", Value: edgeDoc{
-					ID: pairID(groupID, m), AccountID: accountID, GroupID: groupID, MemberID: m,
-				}}}).
-				SetUpsert(true))
+		ids := make([]string, len(part))
+		for i, m := range part {
+			ids[i] = pairID(groupID, m)
 		}
-		res, err := s.edges.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
-		if res != nil {
-			added += int(res.UpsertedCount)
-		}
-		if err != nil && !onlyDuplicates(err) {
+		existing, err := s.findOwnedMany(ctx, s.edges, accountID, ids, bson.D{{Key: "accountId", Value: 1}})
+		if err != nil {
 			return added, fmt.Errorf("add edges: %w", err)
 		}
+		have := make(map[string]bool, len(existing))
+		for _, e := range existing {
+			id, _ := e.Lookup("_id").StringValueOK()
+			have[id] = true
+		}
+		var docs []any
+		for i, m := range part {
+			if !have[ids[i]] {
+				docs = append(docs, edgeDoc{ID: ids[i], AccountID: accountID, GroupID: groupID, MemberID: m})
+			}
+		}
+		if len(docs) == 0 {
+			continue
+		}
+		_, err = s.edges.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		inserted := len(docs)
+		if err != nil {
+			var bwe mongo.BulkWriteException
+			if !onlyDuplicates(err) || !errors.As(err, &bwe) {
+				return added, fmt.Errorf("add edges: %w", err)
+			}
+			inserted -= len(bwe.WriteErrors)
+		}
+		added += inserted
 	}
 	return added, nil
 }

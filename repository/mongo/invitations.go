@@ -41,7 +41,15 @@ func (s *Store) findInvitation(ctx context.Context, filter bson.D, what string) 
 
 // GetInvitation returns one invitation of the account.
 func (s *Store) GetInvitation(ctx context.Context, accountID, id string) (repository.Invitation, error) {
-	return s.findInvitation(ctx, byID(accountID, id), id)
+	var d invitationDoc
+	ok, err := s.findOwned(ctx, s.invitations, accountID, id, &d)
+	if err != nil {
+		return repository.Invitation{}, fmt.Errorf("get invitation: %w", err)
+	}
+	if !ok {
+		return repository.Invitation{}, notFound("invitation", id)
+	}
+	return d.record(), nil
 }
 
 // GetInvitationByTokenHash finds an invitation of any account by its link

@@ -8,15 +8,9 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/rosterhq/roster/repository"
 )
-
-// byID is the filter of one record of an account.
-func byID(accountID, id string) bson.D {
-	return bson.D{{Key: "_id", Value: id}, {Key: "accountId", Value: accountID}}
-}
 
 // nextMeta is the Meta of the version written after cur.
 func nextMeta(cur repository.Meta) repository.Meta {
@@ -48,11 +42,12 @@ func (s *Store) CreateMember(ctx context.Context, m repository.Member) (reposito
 // GetMember returns one member of the account.
 func (s *Store) GetMember(ctx context.Context, accountID, id string) (repository.Member, error) {
 	var d memberDoc
-	if err := s.members.FindOne(ctx, byID(accountID, id)).Decode(&d); err != nil {
-		if isNoDocs(err) {
-			return repository.Member{}, notFound("member", id)
-		}
+	ok, err := s.findOwned(ctx, s.members, accountID, id, &d)
+	if err != nil {
 		return repository.Member{}, fmt.Errorf("get member: %w", err)
+	}
+	if !ok {
+		return repository.Member{}, notFound("member", id)
 	}
 	return d.record(), nil
 }
@@ -102,11 +97,11 @@ func (s *Store) UpdateMember(ctx context.Context, accountID, id string, fn func(
 // member goes last, so a retry after a crash finishes the job).
 func (s *Store) DeleteMember(ctx context.Context, accountID, id string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
-		n, err := s.members.CountDocuments(ctx, byID(accountID, id), options.Count().SetLimit(1))
+		ok, err := s.findOwned(ctx, s.members, accountID, id, nil)
 		if err != nil {
 			return fmt.Errorf("delete member: %w", err)
 		}
-		if n == 0 {
+		if !ok {
 			return notFound("member", id)
 		}
 		if _, err := s.seats.DeleteOne(ctx, byID(accountID, pairID(accountID, id))); err != nil {
@@ -197,30 +192,17 @@ func (s *Store) groupNames(ctx context.Context, accountID string, ids []string) 
 	return s.namesOf(ctx, s.groups, accountID, ids)
 }
 
-// namesOf reads the displayName of the given records, in chunks so no
-// query carries an unbounded $in.
+// namesOf reads the displayName of the given records of the account.
 func (s *Store) namesOf(ctx context.Context, coll *mongo.Collection, accountID string, ids []string) (map[string]string, error) {
-	names := make(map[string]string, len(ids))
-	ids = uniq(ids)
-	for start := 0; start < len(ids); start += chunk {
-		part := ids[start:min(start+chunk, len(ids))]
-		cur, err := coll.Find(ctx, bson.D{
-			{Key: "accountId", Value: accountID},
-			{Key: "_id", Value: bson.D{{Key: "$in", Value: part}}},
-		}, options.Find().SetProjection(bson.D{{Key: "displayName", Value: 1}}))
-		if err != nil {
-			return nil, err
-		}
-		var rows []struct {
-			ID          string `bson:"_id"`
-			DisplayName string `bson:"displayName"`
-		}
-		if err := cur.All(ctx, &rows); err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			names[r.ID] = r.DisplayName
-		}
+	docs, err := s.findOwnedMany(ctx, coll, accountID, ids, bson.D{{Key: "accountId", Value: 1}, {Key: "displayName", Value: 1}})
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(docs))
+	for _, d := range docs {
+		id, _ := d.Lookup("_id").StringValueOK()
+		name, _ := d.Lookup("displayName").StringValueOK()
+		names[id] = name
 	}
 	return names, nil
 }

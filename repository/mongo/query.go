@@ -403,11 +403,7 @@ func (c *compiler) edgeMatch(ctx context.Context, f repository.Filter) (bson.D, 
 // usual filters (members.value eq M on groups: a member's few groups;
 // groups.value eq G on members: one group's members) stay well inside it.
 func (c *compiler) edgeIDs(ctx context.Context, edgeFilter bson.D) ([]string, error) {
-	filter := bson.D{{Key: "accountId", Value: c.accountID}}
-	if len(edgeFilter) > 0 {
-		filter = append(filter, bson.E{Key: "$and", Value: bson.A{edgeFilter}})
-	}
-	cur, err := c.edges.Find(ctx, filter, options.Find().
+	cur, err := c.edges.Find(ctx, withAccount(c.accountID, edgeFilter), options.Find().
 		SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: c.cat.selfEdge, Value: 1}}).
 		SetLimit(maxEdgeIDs+1))
 	if err != nil {
@@ -579,14 +575,30 @@ func ops(sp fieldSpec, op repository.Op, v any) (bson.D, error) {
 	return nil, repository.InvalidQueryf("operator %q is not supported on %s", op, sp.path)
 }
 
-// withAccount scopes a filter to one account, keeping accountId at the top
-// level where the query planner sees it.
+// withAccount scopes filters to one account, keeping accountId at the top
+// level where the query planner sees it. The filters' own top-level
+// conditions are merged into the same document when their keys do not
+// collide (a plain document is cheaper than $and on FerretDB), and joined
+// with $and otherwise.
 func withAccount(accountID string, parts ...bson.D) bson.D {
 	filter := bson.D{{Key: "accountId", Value: accountID}}
+	seen := map[string]bool{"accountId": true}
 	var and bson.A
 	for _, p := range parts {
-		if len(p) > 0 {
+		if len(p) == 0 {
+			continue
+		}
+		collides := false
+		for _, e := range p {
+			collides = collides || seen[e.Key]
+		}
+		if collides {
 			and = append(and, p)
+			continue
+		}
+		for _, e := range p {
+			seen[e.Key] = true
+			filter = append(filter, e)
 		}
 	}
 	if len(and) > 0 {
@@ -602,9 +614,12 @@ type listResult struct {
 	nextCursor string
 }
 
-// list runs a validated query of one kind: the exact total with
-// CountDocuments on the filter, then one find for the page, sorted by the
-// sort field then _id, paged by StartIndex or by keyset Cursor.
+// list runs a validated query of one kind: one find for the page, sorted
+// by the sort field then _id, paged by StartIndex or by keyset Cursor; and
+// the exact total with CountDocuments on the same filter, unless the page
+// itself proves it (a page read from the start of the list, or from a
+// StartIndex within it, that is not full ends the list), which spares the
+// point lookups SCIM clients make most a second query.
 func (s *Store) list(ctx context.Context, coll *mongo.Collection, cat *catalog, accountID string, q repository.Query) (listResult, error) {
 	comp := &compiler{edges: s.edges, accountID: accountID, cat: cat}
 	filter, err := comp.compile(ctx, q.Filter)
@@ -624,20 +639,24 @@ func (s *Store) list(ctx context.Context, coll *mongo.Collection, cat *catalog, 
 		dir = -1
 	}
 	base := withAccount(accountID, filter)
-	total, err := coll.CountDocuments(ctx, base)
-	if err != nil {
-		return listResult{}, fmt.Errorf("count %ss: %w", cat.kind, err)
+	count := func() (int, error) {
+		n, err := coll.CountDocuments(ctx, base)
+		if err != nil {
+			return 0, fmt.Errorf("count %ss: %w", cat.kind, err)
+		}
+		return int(n), nil
 	}
-	res := listResult{total: int(total)}
+	var res listResult
 	if q.Count == 0 {
-		return res, nil
+		res.total, err = count()
+		return res, err
 	}
 	sort := bson.D{{Key: sortPath, Value: dir}}
 	if sortPath != "_id" {
 		sort = append(sort, bson.E{Key: "_id", Value: dir})
 	}
 	opts := options.Find().SetSort(sort).SetLimit(int64(q.Count) + 1)
-	page := base
+	page, skip := base, 0
 	if q.Cursor != "" {
 		after, err := afterCursor(q.Cursor, sortPath, sortKind, dir)
 		if err != nil {
@@ -645,7 +664,8 @@ func (s *Store) list(ctx context.Context, coll *mongo.Collection, cat *catalog, 
 		}
 		page = withAccount(accountID, filter, after)
 	} else if q.StartIndex > 1 {
-		opts.SetSkip(int64(q.StartIndex - 1))
+		skip = q.StartIndex - 1
+		opts.SetSkip(int64(skip))
 	}
 	cur, err := coll.Find(ctx, page, opts)
 	if err != nil {
@@ -654,12 +674,18 @@ func (s *Store) list(ctx context.Context, coll *mongo.Collection, cat *catalog, 
 	if err := cur.All(ctx, &res.docs); err != nil {
 		return listResult{}, fmt.Errorf("list %ss: %w", cat.kind, err)
 	}
-	if len(res.docs) > q.Count {
+	full := len(res.docs) > q.Count
+	if full {
 		res.docs = res.docs[:q.Count]
 		last := res.docs[len(res.docs)-1]
 		res.nextCursor = cursorAt(last, sortPath)
 	}
-	return res, nil
+	if !full && q.Cursor == "" && (len(res.docs) > 0 || skip == 0) {
+		res.total = skip + len(res.docs)
+		return res, nil
+	}
+	res.total, err = count()
+	return res, err
 }
 
 // afterCursor is the keyset condition "after the cursor's item" in the

@@ -191,11 +191,11 @@ func (s *Store) SeatsInUse(ctx context.Context, accountID string) (int, error) {
 
 // HoldsSeat reports whether memberID holds a seat.
 func (s *Store) HoldsSeat(ctx context.Context, accountID, memberID string) (bool, error) {
-	n, err := s.seats.CountDocuments(ctx, byID(accountID, seatID(accountID, memberID)), options.Count().SetLimit(1))
+	ok, err := s.findOwned(ctx, s.seats, accountID, seatID(accountID, memberID), nil)
 	if err != nil {
 		return false, fmt.Errorf("check seat: %w", err)
 	}
-	return n > 0, nil
+	return ok, nil
 }
 
 // SetSeatLimit changes the account's seat limit; lowering it below the

@@ -93,11 +93,12 @@ func (s *Store) CreateSSOConnection(ctx context.Context, c repository.SSOConnect
 // GetSSOConnection returns one connection of the account.
 func (s *Store) GetSSOConnection(ctx context.Context, accountID, id string) (repository.SSOConnection, error) {
 	var d ssoDoc
-	if err := s.sso.FindOne(ctx, byID(accountID, id)).Decode(&d); err != nil {
-		if isNoDocs(err) {
-			return repository.SSOConnection{}, notFound("SSO connection", id)
-		}
+	ok, err := s.findOwned(ctx, s.sso, accountID, id, &d)
+	if err != nil {
 		return repository.SSOConnection{}, fmt.Errorf("get SSO connection: %w", err)
+	}
+	if !ok {
+		return repository.SSOConnection{}, notFound("SSO connection", id)
 	}
 	return d.record(), nil
 }

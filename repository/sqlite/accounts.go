@@ -100,6 +100,7 @@ func (s *Store) DeleteAccount(ctx context.Context, id string, reason string) err
 		if err != nil {
 			return err
 		}
+		h.tx.rolesWritten.Store(true)
 		for _, q := range qDeleteAccountRows {
 			if _, err := h.exec(ctx, q, id); err != nil {
 				return err

@@ -3,10 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rosterhq/roster/repository"
 )
@@ -44,6 +47,10 @@ const sideValueCols = 8
 
 var (
 	qInsertSide, qDeleteSide = sideStatements()
+	// qInsertSides inserts every row of one attribute with one statement:
+	// ?1 account, ?2 member pk, ?3 a JSON array of rows, each an array of
+	// the value columns (pos is the row's index).
+	qInsertSides = sideBatchStatements()
 	// qSideOne loads every side row of one member (?1 account, ?2 pk);
 	// qSideMany of a page of members (?2 a JSON array of pks).
 	qSideOne  = sideSelect("= ?2")
@@ -59,9 +66,36 @@ func sideStatements() (insert, del [sideCount]string) {
 	return insert, del
 }
 
+func sideBatchStatements() (out [sideCount]string) {
+	for k, t := range sideTables {
+		cols := append([]string{"account_id", "member_pk", "pos"}, t.cols...)
+		vals := []string{"?1", "?2", "key"}
+		for i := range t.cols {
+			vals = append(vals, fmt.Sprintf("value ->> %d", i))
+		}
+		out[k] = fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM json_each(?3)", t.name, strings.Join(cols, ", "), strings.Join(vals, ", "))
+	}
+	return out
+}
+
 func sideSelect(cond string) string {
 	arms := make([]string, 0, sideCount)
 	for k, t := range sideTables {
+		if len(t.read) == 1 {
+			// A list of strings (roles, expertise, channels, managed
+			// attributes) comes back as one row per member, each string
+			// as "<bytes>:<string>" in order (see splitList): a member
+			// has about ten managed attributes, and every row costs a
+			// round through database/sql. Byte lengths keep any string
+			// exact, even one that is not valid UTF-8.
+			cols := []string{fmt.Sprintf("group_concat(octet_length(%[1]s) || ':' || %[1]s, '' ORDER BY pos)", t.read[0])}
+			for len(cols) < sideValueCols {
+				cols = append(cols, "''")
+			}
+			arms = append(arms, fmt.Sprintf("SELECT %d, member_pk, %d, %s FROM %s WHERE account_id = ?1 AND member_pk %s GROUP BY member_pk",
+				k, posList, strings.Join(cols, ", "), t.name, cond))
+			continue
+		}
 		cols := slices.Clone(t.read)
 		for len(cols) < sideValueCols {
 			cols = append(cols, "''")
@@ -72,6 +106,24 @@ func sideSelect(cond string) string {
 	// No ORDER BY: loadSides places each row by its pos, so the arms need
 	// no sorting.
 	return strings.Join(arms, "\nUNION ALL ")
+}
+
+// posList marks a side row that holds a whole list of strings.
+const posList = -1
+
+// splitList decodes the "<bytes>:<string>" sequence of a list row.
+func splitList(s string) ([]string, error) {
+	var out []string
+	for s != "" {
+		num, rest, ok := strings.Cut(s, ":")
+		n, err := strconv.Atoi(num)
+		if !ok || err != nil || n < 0 || n > len(rest) {
+			return nil, errors.New("malformed list row")
+		}
+		out = append(out, rest[:n])
+		s = rest[n:]
+	}
+	return out, nil
 }
 
 var (
@@ -150,7 +202,21 @@ func writeSides(ctx context.Context, h handle, accountID string, pk int64, m, ol
 				return err
 			}
 		}
-		for i, row := range sideRows(k, m) {
+		rows := sideRows(k, m)
+		if len(rows) > 1 && validUTF8(rows) {
+			// One statement for all rows: a member's managed attributes
+			// are about ten, and each statement is a round trip through
+			// database/sql.
+			b, err := json.Marshal(rows)
+			if err != nil {
+				return err
+			}
+			if _, err := h.exec(ctx, qInsertSides[k], accountID, pk, string(b)); err != nil {
+				return err
+			}
+			continue
+		}
+		for i, row := range rows {
 			args := append([]any{accountID, pk, i}, row...)
 			if _, err := h.exec(ctx, qInsertSide[k], args...); err != nil {
 				return err
@@ -158,6 +224,19 @@ func writeSides(ctx context.Context, h handle, accountID string, pk int64, m, ol
 		}
 	}
 	return nil
+}
+
+// validUTF8 reports whether every string of rows is valid UTF-8, which
+// JSON carries unchanged (it would replace invalid bytes).
+func validUTF8(rows [][]any) bool {
+	for _, row := range rows {
+		for _, v := range row {
+			if s, ok := v.(string); ok && !utf8.ValidString(s) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // sideEqual reports whether attribute k of a and b is the same.
@@ -263,6 +342,23 @@ func loadSides(ctx context.Context, h handle, accountID string, rows []*memberRo
 		}
 		m := byPK[pk]
 		if m == nil {
+			continue
+		}
+		if pos == posList {
+			list, err := splitList(c[0])
+			if err != nil {
+				return fmt.Errorf("side list %d of member %d: %w", kind, pk, err)
+			}
+			switch kind {
+			case sideRoles:
+				m.Roles = list
+			case sideExpertise:
+				m.Profile.Expertise = list
+			case sideChannels:
+				m.Profile.Channels = list
+			case sideManaged:
+				m.ManagedAttributes = list
+			}
 			continue
 		}
 		switch kind {

@@ -35,6 +35,9 @@ func (s *Store) CreateRole(ctx context.Context, r repository.Role) (repository.R
 		if err != nil {
 			return err
 		}
+		if err := rolesChanged(ctx, h, r.AccountID); err != nil {
+			return err
+		}
 		return writeRolePerms(ctx, h, r.AccountID, pk, &r)
 	})
 	if err != nil {
@@ -135,6 +138,9 @@ func (s *Store) UpdateRole(ctx context.Context, accountID, key string, fn func(r
 				return err
 			}
 			won = true
+			if err := rolesChanged(ctx, h, accountID); err != nil {
+				return err
+			}
 			if slices.Equal(next.Permissions, old.Permissions) && slices.Equal(next.OptionalPermissions, old.OptionalPermissions) {
 				return nil
 			}
@@ -169,45 +175,101 @@ func (s *Store) DeleteRole(ctx context.Context, accountID, key string) error {
 		if _, err := h.exec(ctx, qDeleteRolePerm, accountID, pk); err != nil {
 			return err
 		}
-		_, err = h.exec(ctx, qDeleteRole, pk)
-		return err
+		if _, err := h.exec(ctx, qDeleteRole, pk); err != nil {
+			return err
+		}
+		return rolesChanged(ctx, h, accountID)
 	})
 	return wrap("delete role", err)
 }
 
-// ListRoles returns the account's roles ordered by key.
+// ListRoles returns the account's roles ordered by key. The roles are
+// served from memory while the account's roles_version is the one they
+// were read at (see roleCache), so the usual call is one indexed read.
+// A transaction that changed roles itself reads them from the tables.
 func (s *Store) ListRoles(ctx context.Context, accountID string) ([]repository.Role, error) {
-	var out []repository.Role
-	err := s.read(ctx, func(h handle) error {
-		rows, err := h.query(ctx, qListRoles, accountID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		var pks []int64
-		for rows.Next() {
-			var r repository.Role
-			var pk int64
-			if err := rows.Scan(append([]any{&pk}, roleTable.dests(&r)...)...); err != nil {
-				return err
+	st := s.txFrom(ctx)
+	useCache := st == nil || !st.rolesWritten.Load()
+	if useCache {
+		var version int64
+		err := s.reader(ctx).queryRow(ctx, []any{&version}, qRolesVersion, accountID)
+		switch {
+		case err == nil:
+			if roles, ok := s.roles.get(accountID, version); ok {
+				return roles, nil
 			}
-			out = append(out, r)
-			pks = append(pks, pk)
+		case errors.Is(err, sql.ErrNoRows):
+			s.roles.drop(accountID) // no account (deleted): nothing to keep
+			useCache = false
+		default:
+			return nil, wrap("list roles", err)
 		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return err
+	}
+	var out []repository.Role
+	var version int64
+	err := s.read(ctx, func(h handle) error {
+		if useCache {
+			// The version and the roles come from one snapshot.
+			if err := h.queryRow(ctx, []any{&version}, qRolesVersion, accountID); err != nil {
+				if errors.Is(err, sql.ErrNoRows) {
+					useCache = false
+				} else {
+					return err
+				}
+			}
 		}
-		byPK := make(map[int64]*repository.Role, len(out))
-		for i, pk := range pks {
-			byPK[pk] = &out[i]
-		}
-		perms, err := h.query(ctx, qAllRolePerms, accountID)
-		if err != nil {
-			return err
-		}
-		return scanRolePerms(perms, byPK)
+		var err error
+		out, err = loadRoles(ctx, h, accountID)
+		return err
 	})
-	return out, wrap("list roles", err)
+	if err != nil {
+		return nil, wrap("list roles", err)
+	}
+	if useCache {
+		s.roles.put(accountID, version, out)
+	}
+	return out, nil
+}
+
+// loadRoles reads the account's roles and their permissions.
+func loadRoles(ctx context.Context, h handle, accountID string) ([]repository.Role, error) {
+	rows, err := h.query(ctx, qListRoles, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []repository.Role
+	var pks []int64
+	for rows.Next() {
+		var r repository.Role
+		var pk int64
+		if err := rows.Scan(append([]any{&pk}, roleTable.dests(&r)...)...); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+		pks = append(pks, pk)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	byPK := make(map[int64]*repository.Role, len(out))
+	for i, pk := range pks {
+		byPK[pk] = &out[i]
+	}
+	perms, err := h.query(ctx, qAllRolePerms, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return out, scanRolePerms(perms, byPK)
+}
+
+// rolesChanged bumps the account's roles_version in the write's
+// transaction, and marks the transaction so that its own ListRoles calls
+// do not use (or fill) the cache with roles that may yet roll back.
+func rolesChanged(ctx context.Context, h handle, accountID string) error {
+	h.tx.rolesWritten.Store(true)
+	_, err := h.exec(ctx, qBumpRoles, accountID)
+	return err
 }
 
 func normalizeRole(r repository.Role) repository.Role {

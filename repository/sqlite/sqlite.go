@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -60,7 +61,9 @@ type Store struct {
 	r    *sql.DB // read-only connections
 	wc   *stmtCache
 	rc   *stmtCache
-	now  func() time.Time
+	// roles keeps accounts' roles while their roles_version is unchanged.
+	roles *roleCache
+	now   func() time.Time
 }
 
 var _ repository.Store = (*Store)(nil)
@@ -114,12 +117,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetConnMaxIdleTime(0)
 
 	s := &Store{
-		path: abs,
-		w:    w,
-		r:    r,
-		wc:   newStmtCache(w),
-		rc:   newStmtCache(r),
-		now:  func() time.Time { return time.Now().UTC() },
+		path:  abs,
+		w:     w,
+		r:     r,
+		wc:    newStmtCache(w),
+		rc:    newStmtCache(r),
+		roles: newRoleCache(),
+		now:   func() time.Time { return time.Now().UTC() },
 	}
 	// A transaction finds its statements prepared only in the pool's cache:
 	// preparing on the pool would need a second connection while the
@@ -306,6 +310,13 @@ type txState struct {
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+	// missed are the statements this transaction prepared because the
+	// pool's cache had none; they are prepared on the pool once it ends.
+	missed []string
+
+	// rolesWritten is set by a write to roles: ListRoles in this
+	// transaction then bypasses the role cache.
+	rolesWritten atomic.Bool
 }
 
 // txFrom returns the transaction of this store carried by ctx, if any.
@@ -344,6 +355,16 @@ func (s *Store) begin(ctx context.Context, db *sql.DB, cache *stmtCache, fn func
 	defer func() {
 		if !done {
 			_ = tx.Rollback()
+		}
+		// The connection is free again: prepare on the pool what this
+		// transaction had to prepare for itself (a dynamic filter run
+		// inside a write, such as provisioning's pending-manager lookup),
+		// so the next transaction finds it ready instead of parsing it.
+		st.mu.Lock()
+		missed := st.missed
+		st.mu.Unlock()
+		for _, q := range missed {
+			_, _ = cache.prepare(ctx, q)
 		}
 	}()
 	if err := fn(handle{tx: st}); err != nil {
@@ -415,6 +436,7 @@ func (h handle) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 			return nil, err
 		}
 		t.cache.noteMiss(query)
+		t.missed = append(t.missed, query)
 	}
 	if t.stmts == nil {
 		t.stmts = make(map[string]*sql.Stmt)

@@ -10,7 +10,7 @@ var readQueries = []string{
 	qGetAccount, qGetAccountDeletion,
 	qGetMember, qGetMemberByName, qMemberCount, qSideOne, qSideMany, qMemberPK, qGroupsOfMembers,
 	qGetGroup, qGroupExists, qCountMembers, qGroupMembersAfter, qGroupMembersMany,
-	qGetRole, qListRoles, qRolePerms, qAllRolePerms, qRolePK,
+	qGetRole, qListRoles, qRolePerms, qAllRolePerms, qRolePK, qRolesVersion,
 	qHoldsSeat, qSeatsInUse, qSeatTotal,
 	qGetInvitation, qGetInvitationByHash, qListOpenInvitations,
 	qGetTokenByHash, qListTokens, qListAllTokens,
@@ -27,7 +27,7 @@ var writeQueries = func() []string {
 		qDeleteMemberSeat, qDeleteMemberSess, qRevokeMemberToks,
 		qInsertGroup, qUpdateGroup, qDeleteGroup, qDeleteEdges, qAddEdges, qRemoveEdges,
 		qRemoveOtherEdges, qBumpGroup,
-		qInsertRole, qUpdateRole, qDeleteRole, qInsertRolePerm, qDeleteRolePerm,
+		qInsertRole, qUpdateRole, qDeleteRole, qInsertRolePerm, qDeleteRolePerm, qBumpRoles,
 		qInsertSeat, qDeleteSeat, qSetSeatTotal,
 		qInsertInvitation, qUpdateInvitation,
 		qInsertToken, qTouchToken, qRevokeToken, qRevokeMemberAPITk,
@@ -39,5 +39,6 @@ var writeQueries = func() []string {
 	}
 	qs = append(qs, qDeleteAccountRows...)
 	qs = append(qs, qInsertSide[:]...)
+	qs = append(qs, qInsertSides[:]...)
 	return append(qs, qDeleteSide[:]...)
 }()
