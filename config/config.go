@@ -26,6 +26,27 @@ const (
 	DefaultLogFormat = "text"
 	// DefaultSCIMRateLimit is the requests per second per SCIM token.
 	DefaultSCIMRateLimit = "200"
+	// DefaultMailTransport prints emails to the log, so a first run needs
+	// no mail server.
+	DefaultMailTransport = MailTransportLog
+	DefaultMailFrom      = "Roster <no-reply@localhost>"
+	// DefaultSMTPPort is the message submission port (RFC 6409), which
+	// expects STARTTLS.
+	DefaultSMTPPort = "587"
+	DefaultSMTPTLS  = SMTPTLSStartTLS
+)
+
+// Mail transports (Mail.Transport).
+const (
+	MailTransportLog  = "log"
+	MailTransportSMTP = "smtp"
+)
+
+// SMTP TLS modes (SMTP.TLS).
+const (
+	SMTPTLSNone     = "none"
+	SMTPTLSStartTLS = "starttls"
+	SMTPTLSImplicit = "tls"
 )
 
 // Config is the whole configuration of a Roster process.
@@ -43,8 +64,12 @@ type Config struct {
 	Log Log
 	// SCIM configures the SCIM 2.0 endpoint.
 	SCIM SCIM
+	// Mail configures how emails (invitations, codes) leave Roster.
+	Mail Mail
+	// SMTP configures the SMTP server used when Mail.Transport is smtp.
+	SMTP SMTP
 
-	// Later sections (SMTP, SSO signing keys, metrics, trusted proxies, …)
+	// Later sections (SSO signing keys, metrics, trusted proxies, …)
 	// are added here as their features land; each one gets its YAML key,
 	// ROSTER_* variable and flag in keys.go and a line in README.md.
 }
@@ -63,6 +88,37 @@ func (s SCIM) RateLimitPerSecond() float64 {
 	return f
 }
 
+// Mail configures email delivery.
+type Mail struct {
+	// Transport is log (print emails, links included, to the log) or
+	// smtp (deliver them through the SMTP section's server).
+	Transport string
+	// From is the sender address, with an optional display name:
+	// "Roster <no-reply@example.com>".
+	From string
+}
+
+// SMTP configures the SMTP server emails are delivered through.
+type SMTP struct {
+	// Host is the server's host name; required with the smtp transport.
+	Host string
+	// Port is the server's TCP port, as a decimal number.
+	Port string
+	// Username and Password authenticate to the server; both empty means
+	// no authentication. Password is a secret: never log it.
+	Username string
+	Password string
+	// TLS is none (plain text), starttls (upgrade after connecting, and
+	// refuse a server that cannot) or tls (implicit TLS, usually port 465).
+	TLS string
+}
+
+// PortNumber returns Port as a number (validated by Resolve).
+func (s SMTP) PortNumber() int {
+	n, _ := strconv.Atoi(s.Port)
+	return n
+}
+
 // Log configures logging.
 type Log struct {
 	// Level is the lowest level logged: debug, info, warn or error.
@@ -79,6 +135,8 @@ func Defaults() Config {
 		Store:  DefaultStore,
 		Log:    Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 		SCIM:   SCIM{RateLimit: DefaultSCIMRateLimit},
+		Mail:   Mail{Transport: DefaultMailTransport, From: DefaultMailFrom},
+		SMTP:   SMTP{Port: DefaultSMTPPort, TLS: DefaultSMTPTLS},
 	}
 }
 

@@ -39,6 +39,8 @@ func TestLoadDefaults(t *testing.T) {
 		Store:   "sqlite:./data/roster.db",
 		Log:     Log{Level: "info", Format: "text"},
 		SCIM:    SCIM{RateLimit: "200"},
+		Mail:    Mail{Transport: "log", From: "Roster <no-reply@localhost>"},
+		SMTP:    SMTP{Port: "587", TLS: "starttls"},
 	}
 	if cfg != want {
 		t.Errorf("Load() = %+v, want %+v", cfg, want)
@@ -62,6 +64,17 @@ log:
   format: json
 `)
 	partial := writeFile(t, "partial.yaml", "log:\n  level: debug\n")
+	smtpFile := writeFile(t, "smtp.yaml", `
+mail:
+  transport: smtp
+  from: Acme Support <support@acme.example>
+smtp:
+  host: smtp.acme.example
+  port: 465
+  username: roster
+  password: file-secret
+  tls: tls
+`)
 	empty := writeFile(t, "empty.yaml", "")
 
 	tests := []struct {
@@ -141,6 +154,30 @@ log:
 			want: Config{Listen: ":81", BaseURL: "http://localhost:81",
 				Store: DefaultStore, Log: Log{Level: "info", Format: "text"}},
 		},
+		{
+			name: "mail and smtp from the file",
+			args: []string{"--config", smtpFile},
+			want: Config{Listen: ":8080", BaseURL: "http://localhost:8080", Store: DefaultStore,
+				Log:  Log{Level: "info", Format: "text"},
+				Mail: Mail{Transport: "smtp", From: "Acme Support <support@acme.example>"},
+				SMTP: SMTP{Host: "smtp.acme.example", Port: "465", Username: "roster", Password: "file-secret", TLS: "tls"}},
+		},
+		{
+			name: "smtp keys from environment and flags over the file",
+			args: []string{"--config", smtpFile, "--smtp-tls", "STARTTLS", "--smtp-port", "2525"},
+			env: map[string]string{"ROSTER_SMTP_PASSWORD": "env-secret", "ROSTER_SMTP_PORT": "25",
+				"ROSTER_MAIL_FROM": "no-reply@acme.example"},
+			want: Config{Listen: ":8080", BaseURL: "http://localhost:8080", Store: DefaultStore,
+				Log:  Log{Level: "info", Format: "text"},
+				Mail: Mail{Transport: "smtp", From: "no-reply@acme.example"},
+				SMTP: SMTP{Host: "smtp.acme.example", Port: "2525", Username: "roster", Password: "env-secret", TLS: "starttls"}},
+		},
+		{
+			name: "smtp keys are not checked with the log transport",
+			env:  map[string]string{"ROSTER_SMTP_PORT": "none", "ROSTER_MAIL_TRANSPORT": "LOG"},
+			want: Config{Listen: ":8080", BaseURL: "http://localhost:8080", Store: DefaultStore,
+				Log: Log{Level: "info", Format: "text"}, SMTP: SMTP{Port: "none", TLS: "starttls"}},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,6 +187,12 @@ log:
 			}
 			if tc.want.SCIM == (SCIM{}) {
 				tc.want.SCIM = Defaults().SCIM
+			}
+			if tc.want.Mail == (Mail{}) {
+				tc.want.Mail = Defaults().Mail
+			}
+			if tc.want.SMTP == (SMTP{}) {
+				tc.want.SMTP = Defaults().SMTP
 			}
 			if got != tc.want {
 				t.Errorf("Load() =\n %+v\nwant\n %+v", got, tc.want)
@@ -283,6 +326,42 @@ func TestLoadErrors(t *testing.T) {
 			name: "several YAML documents",
 			args: []string{"--config", twoDocs},
 			want: `config: file ` + twoDocs + ` (from --config): holds more than one YAML document`,
+		},
+		{
+			name: "unknown mail transport",
+			args: []string{"--mail-transport", "sendmail"},
+			want: `config: mail.transport (from --mail-transport): "sendmail" is not one of log, smtp`,
+		},
+		{
+			name: "malformed sender address",
+			env:  map[string]string{"ROSTER_MAIL_FROM": "Roster no-reply"},
+			want: `config: mail.from (from ROSTER_MAIL_FROM): "Roster no-reply" is not an email address (e.g. "Roster <no-reply@example.com>")`,
+		},
+		{
+			name: "smtp transport without a host",
+			args: []string{"--mail-transport", "smtp"},
+			want: `config: smtp.host (from default): empty: the smtp mail transport needs a server host name`,
+		},
+		{
+			name: "smtp host with a port",
+			args: []string{"--mail-transport", "smtp", "--smtp-host", "smtp.example.com:25"},
+			want: `config: smtp.host (from --smtp-host): "smtp.example.com:25" is not a host name (put the port in smtp.port)`,
+		},
+		{
+			name: "smtp port out of range",
+			env:  map[string]string{"ROSTER_MAIL_TRANSPORT": "smtp", "ROSTER_SMTP_HOST": "mx", "ROSTER_SMTP_PORT": "0"},
+			want: `config: smtp.port (from ROSTER_SMTP_PORT): "0" is not a port: use a number from 1 to 65535`,
+		},
+		{
+			name: "unknown smtp TLS mode",
+			args: []string{"--mail-transport", "smtp", "--smtp-host", "mx", "--smtp-tls", "ssl"},
+			want: `config: smtp.tls (from --smtp-tls): "ssl" is not one of none, starttls, tls`,
+		},
+		{
+			name: "smtp password without a user name",
+			args: []string{"--mail-transport", "smtp", "--smtp-host", "mx"},
+			env:  map[string]string{"ROSTER_SMTP_PASSWORD": "secret"},
+			want: `config: smtp.username (from default): empty while smtp.password is set: set both or neither`,
 		},
 		{
 			name: "unknown flag",

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
+	"net/mail"
 	"os"
 	"regexp"
 	"strconv"
@@ -70,6 +72,48 @@ func keys() []key {
 			field: func(c *Config) *string { return &c.SCIM.RateLimit },
 			file:  func(f *fileConfig) *string { return f.SCIM.RateLimit },
 		},
+		{
+			name: "mail.transport", env: "ROSTER_MAIL_TRANSPORT", flag: "mail-transport",
+			usage: "how emails leave: log (print them, links included) or smtp",
+			field: func(c *Config) *string { return &c.Mail.Transport },
+			file:  func(f *fileConfig) *string { return f.Mail.Transport },
+		},
+		{
+			name: "mail.from", env: "ROSTER_MAIL_FROM", flag: "mail-from",
+			usage: "sender `address` of emails, with an optional name: \"Roster <no-reply@example.com>\"",
+			field: func(c *Config) *string { return &c.Mail.From },
+			file:  func(f *fileConfig) *string { return f.Mail.From },
+		},
+		{
+			name: "smtp.host", env: "ROSTER_SMTP_HOST", flag: "smtp-host",
+			usage: "SMTP server `host` (required with --mail-transport smtp)",
+			field: func(c *Config) *string { return &c.SMTP.Host },
+			file:  func(f *fileConfig) *string { return f.SMTP.Host },
+		},
+		{
+			name: "smtp.port", env: "ROSTER_SMTP_PORT", flag: "smtp-port",
+			usage: "SMTP server `port`",
+			field: func(c *Config) *string { return &c.SMTP.Port },
+			file:  func(f *fileConfig) *string { return f.SMTP.Port },
+		},
+		{
+			name: "smtp.username", env: "ROSTER_SMTP_USERNAME", flag: "smtp-username",
+			usage: "SMTP `user` name (empty: no authentication)",
+			field: func(c *Config) *string { return &c.SMTP.Username },
+			file:  func(f *fileConfig) *string { return f.SMTP.Username },
+		},
+		{
+			name: "smtp.password", env: "ROSTER_SMTP_PASSWORD", flag: "smtp-password",
+			usage: "SMTP `password`; prefer the environment variable or the file to a flag other users can see",
+			field: func(c *Config) *string { return &c.SMTP.Password },
+			file:  func(f *fileConfig) *string { return f.SMTP.Password },
+		},
+		{
+			name: "smtp.tls", env: "ROSTER_SMTP_TLS", flag: "smtp-tls",
+			usage: "SMTP TLS `mode`: none, starttls (required upgrade) or tls (implicit, usually port 465)",
+			field: func(c *Config) *string { return &c.SMTP.TLS },
+			file:  func(f *fileConfig) *string { return f.SMTP.TLS },
+		},
 	}
 }
 
@@ -81,6 +125,21 @@ type fileConfig struct {
 	Store   *string  `yaml:"store"`
 	Log     fileLog  `yaml:"log"`
 	SCIM    fileSCIM `yaml:"scim"`
+	Mail    fileMail `yaml:"mail"`
+	SMTP    fileSMTP `yaml:"smtp"`
+}
+
+type fileMail struct {
+	Transport *string `yaml:"transport"`
+	From      *string `yaml:"from"`
+}
+
+type fileSMTP struct {
+	Host     *string `yaml:"host"`
+	Port     *string `yaml:"port"`
+	Username *string `yaml:"username"`
+	Password *string `yaml:"password"`
+	TLS      *string `yaml:"tls"`
 }
 
 type fileSCIM struct {
@@ -214,6 +273,40 @@ func (c *Config) validate(source map[string]string) error {
 	if err := oneOf(c.Log.Format, "text", "json"); err != nil {
 		return fail("log.format", err)
 	}
+	return c.validateMail(fail)
+}
+
+// validateMail checks the mail and smtp sections. The SMTP keys are
+// checked only for the smtp transport, so a stray smtp.port does not stop
+// a first run that prints emails to the log.
+func (c *Config) validateMail(fail func(string, error) error) error {
+	c.Mail.Transport = strings.ToLower(strings.TrimSpace(c.Mail.Transport))
+	if err := oneOf(c.Mail.Transport, MailTransportLog, MailTransportSMTP); err != nil {
+		return fail("mail.transport", err)
+	}
+	if _, err := mail.ParseAddress(c.Mail.From); err != nil {
+		return fail("mail.from", fmt.Errorf("%q is not an email address (e.g. \"Roster <no-reply@example.com>\")", c.Mail.From))
+	}
+	if c.Mail.Transport != MailTransportSMTP {
+		return nil
+	}
+	c.SMTP.Host = strings.TrimSpace(c.SMTP.Host)
+	if c.SMTP.Host == "" {
+		return fail("smtp.host", errors.New("empty: the smtp mail transport needs a server host name"))
+	}
+	if strings.ContainsAny(c.SMTP.Host, " /:") && net.ParseIP(c.SMTP.Host) == nil {
+		return fail("smtp.host", fmt.Errorf("%q is not a host name (put the port in smtp.port)", c.SMTP.Host))
+	}
+	if n, err := strconv.Atoi(c.SMTP.Port); err != nil || n < 1 || n > 65535 {
+		return fail("smtp.port", fmt.Errorf("%q is not a port: use a number from 1 to 65535", c.SMTP.Port))
+	}
+	c.SMTP.TLS = strings.ToLower(c.SMTP.TLS)
+	if err := oneOf(c.SMTP.TLS, SMTPTLSNone, SMTPTLSStartTLS, SMTPTLSImplicit); err != nil {
+		return fail("smtp.tls", err)
+	}
+	if c.SMTP.Password != "" && c.SMTP.Username == "" {
+		return fail("smtp.username", errors.New("empty while smtp.password is set: set both or neither"))
+	}
 	return nil
 }
 
@@ -258,6 +351,8 @@ func yamlError(err error) error {
 		m = unknownField.ReplaceAllString(m, `unknown key "$1"`)
 		m = strings.ReplaceAll(m, "config.fileConfig", "the configuration mapping")
 		m = strings.ReplaceAll(m, "config.fileLog", "the log mapping")
+		m = strings.ReplaceAll(m, "config.fileMail", "the mail mapping")
+		m = strings.ReplaceAll(m, "config.fileSMTP", "the smtp mapping")
 		msgs[i] = m
 	}
 	return errors.New(strings.Join(msgs, "; "))

@@ -182,6 +182,9 @@ func (s *Service) changeMembership(ctx context.Context, actor Actor, accountID, 
 		if err := s.checkMembers(ctx, accountID, ids); err != nil {
 			return false, err
 		}
+		if err := s.precheckJoin(ctx, sc, ids); err != nil {
+			return false, err
+		}
 		n, err := s.store.AddGroupMembers(ctx, accountID, groupID, ids)
 		if errors.Is(err, repository.ErrNotFound) {
 			// A member went away since the check: name it.
@@ -229,6 +232,9 @@ func (s *Service) changeMembership(ctx context.Context, actor Actor, accountID, 
 				return false, err
 			}
 			affected = symmetricDifference(old, ids)
+			if err := s.precheckJoin(ctx, sc, affected); err != nil {
+				return false, err
+			}
 		}
 		if err := s.store.ReplaceGroupMembers(ctx, accountID, groupID, ids); err != nil {
 			return false, fmt.Errorf("replace group members: %w", err)
@@ -283,7 +289,7 @@ func (s *Service) resyncGroupSeats(ctx context.Context, actor Actor, sc *groupSe
 	}
 	freed := false
 	for _, id := range ids {
-		f, err := s.resyncSeat(ctx, actor, sc.acct, sc.idx, id, s.store.Transactional())
+		f, err := s.resyncSeat(ctx, actor, sc.acct, sc.idx, id, s.store.Transactional(), false)
 		if err != nil {
 			return err
 		}
@@ -291,6 +297,42 @@ func (s *Service) resyncGroupSeats(ctx context.Context, actor Actor, sc *groupSe
 	}
 	if freed {
 		return s.promoteQueue(ctx, actor, sc.acct.ID)
+	}
+	return nil
+}
+
+// precheckJoin refuses, on a store without transactions, members joining
+// a group whose role uses seats when they would need more seats than are
+// free under the reject setting: there the edges cannot be rolled back
+// once written, so the check comes first. (With transactions the
+// per-member seat step refuses and the whole change rolls back.) ids may
+// include members leaving; only those without a seat count.
+func (s *Service) precheckJoin(ctx context.Context, sc *groupSeatRule, ids []string) error {
+	if sc == nil || len(ids) == 0 || s.store.Transactional() {
+		return nil
+	}
+	acct := sc.acct
+	if acct.Seats.Policy != repository.SeatPolicyNamed || acct.Seats.Exhaustion != repository.SeatExhaustionReject {
+		return nil
+	}
+	need := 0
+	for chunk := range slices.Chunk(ids, memberCheckChunk) {
+		or := make(repository.Or, len(chunk))
+		for i, id := range chunk {
+			or[i] = repository.Compare{Field: repository.MemberID, Op: repository.OpEq, Value: id}
+		}
+		n, err := s.newSeatsNeeded(ctx, acct.ID, or)
+		if err != nil {
+			return err
+		}
+		need += n
+	}
+	used, err := s.store.SeatsInUse(ctx, acct.ID)
+	if err != nil {
+		return fmt.Errorf("seats in use: %w", err)
+	}
+	if need > acct.Seats.Total-used {
+		return s.seatLimitError(ctx, acct)
 	}
 	return nil
 }
@@ -399,6 +441,7 @@ func (s *Service) setGroupRole(ctx context.Context, actor Actor, accountID, grou
 	var updated repository.Group
 	resync := false
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		resync = false // MongoDB may run the transaction again
 		before, err := s.store.GetGroup(ctx, accountID, groupID, false)
 		if err != nil {
 			return fmt.Errorf("set group role: %w", err)
@@ -475,7 +518,7 @@ func (s *Service) resyncGroupInBatches(ctx context.Context, actor Actor, account
 			}
 			n = len(page)
 			for _, m := range page {
-				if _, err := s.resyncSeat(ctx, actor, acct, idx, m.MemberID, false); err != nil {
+				if _, err := s.resyncSeat(ctx, actor, acct, idx, m.MemberID, false, false); err != nil {
 					return err
 				}
 				last = m.MemberID

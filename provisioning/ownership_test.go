@@ -93,7 +93,10 @@ func TestTransferOwnership(t *testing.T) {
 			oldOwner := e.acct.Owner.ID
 			reporter := e.create("rep@own.example", RoleReporter)
 			invited, err := e.store.UpdateMember(e.ctx, e.id, e.create("inv@own.example", RoleAdministrator).ID,
-				func(m repository.Member) (repository.Member, error) { m.Status = repository.StatusInvited; return m, nil })
+				func(m repository.Member) (repository.Member, error) {
+					m.Status = repository.StatusInvited
+					return m, nil
+				})
 			if err != nil {
 				t.Fatal(err)
 			}

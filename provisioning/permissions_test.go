@@ -93,11 +93,11 @@ func TestAuthorize(t *testing.T) {
 	agent := e.create("agent@authz.example")
 	other := newTestAccount(t, e.s, "Elsewhere")
 	tests := []struct {
-		name     string
-		memberID string
-		perm     string
+		name      string
+		memberID  string
+		perm      string
 		accountID string
-		text     string // "" means allowed
+		text      string // "" means allowed
 	}{
 		{"agent answers", agent.ID, PermConversationsAnswer, e.id, ""},
 		{"agent may not manage the team", agent.ID, PermTeamManage, e.id, "not granted"},

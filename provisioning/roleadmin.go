@@ -90,6 +90,7 @@ func (s *Service) UpdateRole(ctx context.Context, actor Actor, accountID, key st
 	var updated repository.Role
 	seatsMove := false
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		seatsMove = false // MongoDB may run the transaction again
 		before, err := s.store.GetRole(ctx, accountID, key)
 		if err != nil {
 			return fmt.Errorf("update role: %w", err)
@@ -152,7 +153,7 @@ func (s *Service) UpdateRole(ctx context.Context, actor Actor, accountID, key st
 		if err != nil {
 			return repository.Role{}, err
 		}
-		if err := s.resyncMatching(ctx, actor, accountID, f); err != nil {
+		if err := s.resyncMatching(ctx, actor, accountID, f, false); err != nil {
 			return repository.Role{}, err
 		}
 	}

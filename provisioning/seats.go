@@ -189,7 +189,7 @@ func (s *Service) reallocateSeats(ctx context.Context, actor Actor, acct reposit
 			return nil
 		}
 	}
-	return s.resyncMatching(ctx, actor, acct.ID, f)
+	return s.resyncMatching(ctx, actor, acct.ID, f, false)
 }
 
 // ReconcileSeats brings every member's seat in line with its roles, group
@@ -199,13 +199,14 @@ func (s *Service) reallocateSeats(ctx context.Context, actor Actor, acct reposit
 // without transactions) left behind. Members short of a seat are queued,
 // never refused.
 func (s *Service) ReconcileSeats(ctx context.Context, actor Actor, accountID string) error {
-	return s.resyncMatching(ctx, actor, accountID, nil)
+	return s.resyncMatching(ctx, actor, accountID, nil, true)
 }
 
 // resyncMatching resyncs the seat of every member matching f (nil: all),
 // in batches of seatBatch members, each batch its own transaction, and
-// promotes the queue at the end.
-func (s *Service) resyncMatching(ctx context.Context, actor Actor, accountID string, f repository.Filter) error {
+// promotes the queue at the end. repair also gives back seats held by
+// members whose record says they hold none.
+func (s *Service) resyncMatching(ctx context.Context, actor Actor, accountID string, f repository.Filter, repair bool) error {
 	cursor := ""
 	for {
 		var next string
@@ -223,7 +224,7 @@ func (s *Service) resyncMatching(ctx context.Context, actor Actor, accountID str
 				return fmt.Errorf("resync seats: %w", err)
 			}
 			for _, m := range page.Items {
-				if _, err := s.resyncSeat(ctx, actor, acct, idx, m.ID, false); err != nil {
+				if _, err := s.resyncSeat(ctx, actor, acct, idx, m.ID, false, repair); err != nil {
 					return err
 				}
 			}
@@ -330,20 +331,44 @@ func (s *Service) decideSeat(ctx context.Context, acct repository.Account, befor
 		after.SeatStatus, after.SeatQueuedAt = repository.SeatQueued, before.SeatQueuedAt
 		return plan, nil
 	}
+	heldBefore := prev == repository.SeatAssigned
+	if !heldBefore && before != nil && !s.store.Transactional() {
+		// Without a transaction, a concurrent write of the same member may
+		// have reserved the seat already: then it is not this write's to
+		// give back if this write fails.
+		held, err := s.store.HoldsSeat(ctx, acct.ID, after.ID)
+		if err != nil {
+			return plan, fmt.Errorf("seat of %s: %w", after.ID, err)
+		}
+		heldBefore = held
+	}
 	err := s.store.ReserveSeat(ctx, acct.ID, after.ID)
 	switch {
 	case err == nil:
 		// Reserving a seat already held is a no-op: for a member marked
 		// assigned this only checks the record and the seat agree.
 		after.SeatStatus, after.SeatQueuedAt = repository.SeatAssigned, time.Time{}
-		plan.reserved = prev != repository.SeatAssigned
+		plan.reserved = !heldBefore
 		return plan, nil
 	case !errors.Is(err, repository.ErrNoSeat):
 		return plan, fmt.Errorf("reserve seat for %s: %w", after.ID, err)
 	case mayReject && prev != repository.SeatAssigned && acct.Seats.Exhaustion == repository.SeatExhaustionReject:
 		return plan, s.seatLimitError(ctx, acct)
 	}
-	after.SeatStatus, after.SeatQueuedAt = repository.SeatQueued, s.now().UTC()
+	queuedAt := s.now().UTC()
+	if prev == repository.SeatAssigned {
+		// A member marked assigned whose seat is gone (a crash on a store
+		// without transactions) lost it through no change of its own: it
+		// goes to the head of the queue.
+		head, err := s.store.ListMembers(ctx, acct.ID, repository.Query{Filter: queuedFilter, SortBy: repository.MemberSeatQueuedAt, Count: 1})
+		if err != nil {
+			return plan, fmt.Errorf("seat queue: %w", err)
+		}
+		if len(head.Items) > 0 && !head.Items[0].SeatQueuedAt.After(queuedAt) {
+			queuedAt = head.Items[0].SeatQueuedAt.Add(-time.Millisecond)
+		}
+	}
+	after.SeatStatus, after.SeatQueuedAt = repository.SeatQueued, queuedAt
 	return plan, nil
 }
 
@@ -448,8 +473,10 @@ func (s *Service) promoteQueue(ctx context.Context, actor Actor, accountID strin
 // resyncSeat brings one member's seat in line with its current roles,
 // group mappings and lifecycle, and records the change. It reports
 // whether it freed a seat (the caller promotes the queue once, after a
-// batch). A member deleted meanwhile is skipped.
-func (s *Service) resyncSeat(ctx context.Context, actor Actor, acct repository.Account, idx roleIndex, memberID string, mayReject bool) (freed bool, err error) {
+// batch). A member deleted meanwhile is skipped. repair also checks the
+// seat store for a seat the record does not show (left by a crash on a
+// store without transactions) and gives it back.
+func (s *Service) resyncSeat(ctx context.Context, actor Actor, acct repository.Account, idx roleIndex, memberID string, mayReject, repair bool) (freed bool, err error) {
 	for attempt := 0; ; attempt++ {
 		cur, err := s.store.GetMember(ctx, acct.ID, memberID)
 		if errors.Is(err, repository.ErrNotFound) {
@@ -466,6 +493,14 @@ func (s *Service) resyncSeat(ctx context.Context, actor Actor, acct repository.A
 		plan, err := s.decideSeat(ctx, acct, &cur, &after, cur.Active && idx.consumesSeat(roles), mayReject)
 		if err != nil {
 			return false, err
+		}
+		if repair && after.SeatStatus != repository.SeatAssigned && !plan.release &&
+			acct.Seats.Policy == repository.SeatPolicyNamed {
+			held, err := s.store.HoldsSeat(ctx, acct.ID, memberID)
+			if err != nil {
+				return false, fmt.Errorf("resync seat: %w", err)
+			}
+			plan.release = held
 		}
 		if after.SeatStatus == cur.SeatStatus && after.SeatQueuedAt.Equal(cur.SeatQueuedAt) {
 			if plan.release {

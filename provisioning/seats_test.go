@@ -456,105 +456,109 @@ func TestParallelCreatesNeverOverAllocate(t *testing.T) {
 }
 
 func TestGroupRoleSeats(t *testing.T) {
-	e := newRuleEnv(t, 2, repository.SeatExhaustionQueue, true)
-	var reps []repository.Member
-	for i := range 3 {
-		reps = append(reps, e.create(fmt.Sprintf("rep%d@groups.example", i), RoleReporter))
-	}
-	ids := []string{reps[0].ID, reps[1].ID, reps[2].ID}
-	g, err := e.s.CreateGroup(e.ctx, scimActor, repository.Group{AccountID: e.id, DisplayName: "Tier 1"}, ids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Mapping by display name; members are seated in edge (id) order.
-	g, err = e.s.SetGroupRole(e.ctx, e.owner, e.id, g.ID, "Agent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g.RoleKey != RoleAgent {
-		t.Errorf("role key %q", g.RoleKey)
-	}
-	e.wantSeat(reps[0].ID, repository.SeatAssigned)
-	e.wantSeat(reps[1].ID, repository.SeatAssigned)
-	e.wantSeat(reps[2].ID, repository.SeatQueued)
-	eff, err := e.s.EffectivePermissions(e.ctx, e.id, reps[0].ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(eff.Roles, []string{RoleAgent, RoleReporter}) || !eff.Agent || !slices.Contains(eff.Permissions, PermConversationsAnswer) {
-		t.Errorf("effective permissions through the group: %+v", eff)
-	}
-	if got := e.get(reps[0].ID).Roles; !slices.Equal(got, []string{RoleReporter}) {
-		t.Errorf("the mapping changed the member's own roles: %v", got)
-	}
+	for _, transactional := range []bool{true, false} {
+		t.Run(fmt.Sprintf("transactional=%v", transactional), func(t *testing.T) {
+			e := newRuleEnv(t, 2, repository.SeatExhaustionQueue, transactional)
+			var reps []repository.Member
+			for i := range 3 {
+				reps = append(reps, e.create(fmt.Sprintf("rep%d@groups.example", i), RoleReporter))
+			}
+			ids := []string{reps[0].ID, reps[1].ID, reps[2].ID}
+			g, err := e.s.CreateGroup(e.ctx, scimActor, repository.Group{AccountID: e.id, DisplayName: "Tier 1"}, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Mapping by display name; members are seated in edge (id) order.
+			g, err = e.s.SetGroupRole(e.ctx, e.owner, e.id, g.ID, "Agent")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.RoleKey != RoleAgent {
+				t.Errorf("role key %q", g.RoleKey)
+			}
+			e.wantSeat(reps[0].ID, repository.SeatAssigned)
+			e.wantSeat(reps[1].ID, repository.SeatAssigned)
+			e.wantSeat(reps[2].ID, repository.SeatQueued)
+			eff, err := e.s.EffectivePermissions(e.ctx, e.id, reps[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(eff.Roles, []string{RoleAgent, RoleReporter}) || !eff.Agent || !slices.Contains(eff.Permissions, PermConversationsAnswer) {
+				t.Errorf("effective permissions through the group: %+v", eff)
+			}
+			if got := e.get(reps[0].ID).Roles; !slices.Equal(got, []string{RoleReporter}) {
+				t.Errorf("the mapping changed the member's own roles: %v", got)
+			}
 
-	// Leaving the group frees the seat; the queue moves up.
-	if _, err := e.s.ChangeGroup(e.ctx, scimActor, e.id, g.ID, GroupChange{Members: []MembershipChange{{MembersRemove, []string{reps[0].ID}}}}); err != nil {
-		t.Fatal(err)
-	}
-	e.wantSeat(reps[0].ID, repository.SeatNone)
-	e.wantSeat(reps[2].ID, repository.SeatAssigned)
-	// Joining queues when full; replace moves both ways.
-	if _, err := e.s.ChangeGroup(e.ctx, scimActor, e.id, g.ID, GroupChange{Members: []MembershipChange{{MembersAdd, []string{reps[0].ID}}}}); err != nil {
-		t.Fatal(err)
-	}
-	e.wantSeat(reps[0].ID, repository.SeatQueued)
-	if _, err := e.s.ChangeGroup(e.ctx, scimActor, e.id, g.ID, GroupChange{Members: []MembershipChange{{MembersReplace, []string{reps[0].ID, reps[1].ID}}}}); err != nil {
-		t.Fatal(err)
-	}
-	e.wantSeat(reps[2].ID, repository.SeatNone)
-	e.wantSeat(reps[0].ID, repository.SeatAssigned)
-	e.checkSeatInvariant()
+			// Leaving the group frees the seat; the queue moves up.
+			if _, err := e.s.ChangeGroup(e.ctx, scimActor, e.id, g.ID, GroupChange{Members: []MembershipChange{{MembersRemove, []string{reps[0].ID}}}}); err != nil {
+				t.Fatal(err)
+			}
+			e.wantSeat(reps[0].ID, repository.SeatNone)
+			e.wantSeat(reps[2].ID, repository.SeatAssigned)
+			// Joining queues when full; replace moves both ways.
+			if _, err := e.s.ChangeGroup(e.ctx, scimActor, e.id, g.ID, GroupChange{Members: []MembershipChange{{MembersAdd, []string{reps[0].ID}}}}); err != nil {
+				t.Fatal(err)
+			}
+			e.wantSeat(reps[0].ID, repository.SeatQueued)
+			if _, err := e.s.ChangeGroup(e.ctx, scimActor, e.id, g.ID, GroupChange{Members: []MembershipChange{{MembersReplace, []string{reps[0].ID, reps[1].ID}}}}); err != nil {
+				t.Fatal(err)
+			}
+			e.wantSeat(reps[2].ID, repository.SeatNone)
+			e.wantSeat(reps[0].ID, repository.SeatAssigned)
+			e.checkSeatInvariant()
 
-	// Under reject, a join without a free seat is refused and nothing
-	// changes; so is a mapping that needs more seats than are free.
-	reject := repository.SeatExhaustionReject
-	if _, err := e.s.ChangeSeats(e.ctx, e.owner, e.id, SeatChange{Exhaustion: &reject}); err != nil {
-		t.Fatal(err)
-	}
-	_, err = e.s.ChangeGroup(e.ctx, scimActor, e.id, g.ID, GroupChange{Members: []MembershipChange{{MembersAdd, []string{reps[2].ID}}}})
-	wantCode(t, err, CodeSeatLimitReached)
-	if groups, _ := e.store.GroupsOfMembers(e.ctx, e.id, []string{reps[2].ID}); len(groups[reps[2].ID]) != 0 {
-		t.Errorf("a refused join was written")
-	}
-	g2, err := e.s.CreateGroup(e.ctx, scimActor, repository.Group{AccountID: e.id, DisplayName: "Tier 2"}, []string{reps[2].ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = e.s.SetGroupRole(e.ctx, e.owner, e.id, g2.ID, RoleStakeholder)
-	if pe := wantCode(t, err, CodeSeatLimitReached); !strings.Contains(pe.Message, "2 of 2 agent seats in use") || !strings.Contains(pe.Message, "needs 1 more") {
-		t.Errorf("message %q", pe.Message)
-	}
-	if got, _ := e.store.GetGroup(e.ctx, e.id, g2.ID, false); got.RoleKey != "" {
-		t.Errorf("a refused mapping was written: %q", got.RoleKey)
-	}
-	_, err = e.s.SetGroupRole(e.ctx, e.owner, e.id, g2.ID, "pilot")
-	if pe := wantCode(t, err, CodeInvalidValue); pe.Attribute != "roleKey" {
-		t.Errorf("attribute %q", pe.Attribute)
-	}
+			// Under reject, a join without a free seat is refused and nothing
+			// changes; so is a mapping that needs more seats than are free.
+			reject := repository.SeatExhaustionReject
+			if _, err := e.s.ChangeSeats(e.ctx, e.owner, e.id, SeatChange{Exhaustion: &reject}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.s.ChangeGroup(e.ctx, scimActor, e.id, g.ID, GroupChange{Members: []MembershipChange{{MembersAdd, []string{reps[2].ID}}}})
+			wantCode(t, err, CodeSeatLimitReached)
+			if groups, _ := e.store.GroupsOfMembers(e.ctx, e.id, []string{reps[2].ID}); len(groups[reps[2].ID]) != 0 {
+				t.Errorf("a refused join was written")
+			}
+			g2, err := e.s.CreateGroup(e.ctx, scimActor, repository.Group{AccountID: e.id, DisplayName: "Tier 2"}, []string{reps[2].ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.s.SetGroupRole(e.ctx, e.owner, e.id, g2.ID, RoleStakeholder)
+			if pe := wantCode(t, err, CodeSeatLimitReached); !strings.Contains(pe.Message, "2 of 2 agent seats in use") || !strings.Contains(pe.Message, "needs 1 more") {
+				t.Errorf("message %q", pe.Message)
+			}
+			if got, _ := e.store.GetGroup(e.ctx, e.id, g2.ID, false); got.RoleKey != "" {
+				t.Errorf("a refused mapping was written: %q", got.RoleKey)
+			}
+			_, err = e.s.SetGroupRole(e.ctx, e.owner, e.id, g2.ID, "pilot")
+			if pe := wantCode(t, err, CodeInvalidValue); pe.Attribute != "roleKey" {
+				t.Errorf("attribute %q", pe.Attribute)
+			}
 
-	// Clearing the mapping gives every seat back; deleting a mapped group
-	// does too.
-	if _, err := e.s.SetGroupRole(e.ctx, e.owner, e.id, g.ID, ""); err != nil {
-		t.Fatal(err)
-	}
-	e.wantSeat(reps[0].ID, repository.SeatNone)
-	e.wantSeat(reps[1].ID, repository.SeatNone)
-	if _, err := e.s.SetGroupRole(e.ctx, e.owner, e.id, g.ID, RoleAgent); err != nil {
-		t.Fatal(err)
-	}
-	e.wantSeat(reps[1].ID, repository.SeatAssigned)
-	if err := e.s.DeleteGroup(e.ctx, scimActor, e.id, g.ID, nil); err != nil {
-		t.Fatal(err)
-	}
-	e.wantSeat(reps[0].ID, repository.SeatNone)
-	e.wantSeat(reps[1].ID, repository.SeatNone)
-	e.checkSeatInvariant()
+			// Clearing the mapping gives every seat back; deleting a mapped group
+			// does too.
+			if _, err := e.s.SetGroupRole(e.ctx, e.owner, e.id, g.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			e.wantSeat(reps[0].ID, repository.SeatNone)
+			e.wantSeat(reps[1].ID, repository.SeatNone)
+			if _, err := e.s.SetGroupRole(e.ctx, e.owner, e.id, g.ID, RoleAgent); err != nil {
+				t.Fatal(err)
+			}
+			e.wantSeat(reps[1].ID, repository.SeatAssigned)
+			if err := e.s.DeleteGroup(e.ctx, scimActor, e.id, g.ID, nil); err != nil {
+				t.Fatal(err)
+			}
+			e.wantSeat(reps[0].ID, repository.SeatNone)
+			e.wantSeat(reps[1].ID, repository.SeatNone)
+			e.checkSeatInvariant()
 
-	roleEvents := e.events("group.role")
-	if len(roleEvents) != 4 || roleEvents[0].RequestID != "req-owner" ||
-		string(roleEvents[0].Diff) != `{"RoleKey":{"after":"agent"}}` {
-		t.Errorf("group.role events %d, first %+v", len(roleEvents), roleEvents)
+			roleEvents := e.events("group.role")
+			if len(roleEvents) != 4 || roleEvents[0].RequestID != "req-owner" ||
+				string(roleEvents[0].Diff) != `{"RoleKey":{"after":"agent"}}` {
+				t.Errorf("group.role events %d, first %+v", len(roleEvents), roleEvents)
+			}
+		})
 	}
 }
 
@@ -619,5 +623,31 @@ func TestGroupRoleMappingBatches(t *testing.T) {
 	if sum := e.summary(); sum.Used != 0 || sum.Queued != 0 {
 		t.Errorf("after unmapping: %+v", sum)
 	}
+	e.checkSeatInvariant()
+}
+
+// TestReconcileSeats repairs what a crash between two steps can leave on a
+// store without transactions: a seat held by a member whose record shows
+// none, and a member marked assigned whose seat is gone.
+func TestReconcileSeats(t *testing.T) {
+	e := newRuleEnv(t, 2, repository.SeatExhaustionQueue, true)
+	a := e.create("a@fix.example")
+	b := e.create("b@fix.example")
+	c := e.create("c@fix.example") // queued
+	rep := e.create("rep@fix.example", RoleReporter)
+	// a's seat vanishes; the reporter holds one it should not.
+	if err := e.store.ReleaseSeat(e.ctx, e.id, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.ReserveSeat(e.ctx, e.id, rep.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.ReconcileSeats(e.ctx, systemActor, e.id); err != nil {
+		t.Fatal(err)
+	}
+	e.wantSeat(a.ID, repository.SeatAssigned)
+	e.wantSeat(b.ID, repository.SeatAssigned)
+	e.wantSeat(rep.ID, repository.SeatNone)
+	e.wantSeat(c.ID, repository.SeatQueued)
 	e.checkSeatInvariant()
 }

@@ -14,6 +14,9 @@ import (
 type Service struct {
 	store repository.Store
 	now   func() time.Time
+	// baseURL is Roster's public base URL, which invitation links start
+	// with (WithBaseURL).
+	baseURL string
 }
 
 // Option configures a Service.

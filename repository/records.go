@@ -36,7 +36,20 @@ type Account struct {
 	Status        string
 	Seats         SeatSettings
 	Settings      AccountSettings
+	// Deletion is the pending confirmation of the account's deletion, if
+	// the owner asked for one.
+	Deletion DeletionChallenge
 	Meta
+}
+
+// DeletionChallenge is the code emailed to an account's owner to confirm
+// deleting the account. Only a hash of the code is stored. The zero value
+// means no deletion is pending.
+type DeletionChallenge struct {
+	CodeHash  string
+	ExpiresAt time.Time
+	// Attempts counts the wrong codes entered against this code.
+	Attempts int
 }
 
 // SeatSettings is an account's agent-seat licence. The number of seats held
@@ -238,6 +251,16 @@ type GroupRef struct {
 	DisplayName string
 }
 
+// Invitation kinds: what the link's email asked the person to do.
+const (
+	// InvitationInvite asks an invited member to join and set a password
+	// (the empty kind means the same).
+	InvitationInvite = "invitation"
+	// InvitationActivation asks a member an admin created directly to
+	// activate the account by setting a password.
+	InvitationActivation = "activation"
+)
+
 // Invitation is a pending single-use invitation of a member.
 type Invitation struct {
 	AccountID  string
@@ -245,10 +268,15 @@ type Invitation struct {
 	MemberID   string
 	TokenHash  string // hash of the secret link token; never the token
 	InvitedBy  string // member id of the inviter
+	Kind       string // InvitationInvite (or empty) or InvitationActivation
 	ExpiresAt  time.Time
-	SentAt     time.Time
+	SentAt     time.Time // last email sent with a link; zero when none was
 	AcceptedAt time.Time
 	RevokedAt  time.Time
+	// SendCount counts the emails sent since SendCountSince, for the
+	// resend rate limit.
+	SendCount      int
+	SendCountSince time.Time
 	Meta
 }
 

@@ -1,9 +1,7 @@
 package scim
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -333,15 +331,10 @@ func (s *Server) writeErrorBody(w http.ResponseWriter, e *Error) {
 	_, _ = w.Write(b)
 }
 
-// marshal encodes JSON without HTML escaping (an email stays readable).
+// marshal encodes JSON without HTML escaping (an email stays readable);
+// see appendJSON.
 func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return appendJSON(make([]byte, 0, 1024), v)
 }
 
 // endpoint is what a path addresses.

@@ -24,7 +24,7 @@ func TestCreateUser(t *testing.T) {
 	body["id"] = "client-chosen-id"
 	body["meta"] = map[string]any{"resourceType": "User"}
 	body[urnEnterprise] = map[string]any{"employeeNumber": "E-1", "department": "Support"}
-	body[urnRoster] = map[string]any{"expertise": []any{"billing", "returns"}, "canManageTeams": "True", "seatStatus": "assigned"}
+	body[urnRoster] = map[string]any{"expertise": []any{"billing", "returns"}, "canManageTeams": "True", "seatStatus": "queued"}
 	r := e.do(e.a, "POST", "/Users", body).want(t, http.StatusCreated)
 
 	id := r.str("id")
@@ -57,7 +57,7 @@ func TestCreateUser(t *testing.T) {
 		`["` + urnEnterprise + `"].employeeNumber`: "E-1",
 		`["` + urnEnterprise + `"].department`:     "Support",
 		`["` + urnRoster + `"].canManageTeams`:     true,
-		`["` + urnRoster + `"].seatStatus`:         "none", // read-only: the request's value is ignored
+		`["` + urnRoster + `"].seatStatus`:         "assigned", // read-only: computed, the request's "queued" is ignored
 		`["` + urnRoster + `"].expertise.1`:        "returns",
 		"roles.0.value":                            "agent", // the account's default role
 	}

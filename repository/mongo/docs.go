@@ -106,7 +106,15 @@ type accountDoc struct {
 	Status        string          `bson:"status"`
 	Seats         seatSettingsDoc `bson:"seats"`
 	Settings      settingsDoc     `bson:"settings"`
+	Deletion      deletionCodeDoc `bson:"deletion,omitempty"`
 	Meta          metaDoc         `bson:",inline"`
+}
+
+// deletionCodeDoc is the pending account deletion confirmation.
+type deletionCodeDoc struct {
+	CodeHash  string    `bson:"codeHash,omitempty"`
+	ExpiresAt time.Time `bson:"expiresAt,omitempty"`
+	Attempts  int       `bson:"attempts,omitempty"`
 }
 
 type seatSettingsDoc struct {
@@ -131,6 +139,9 @@ func accountToDoc(a repository.Account) accountDoc {
 			InvitationTTL: a.Settings.InvitationTTL, DefaultRoleKey: a.Settings.DefaultRoleKey,
 			ProfileGuidelines: a.Settings.ProfileGuidelines, AllowEmailLinking: a.Settings.AllowEmailLinking,
 		},
+		Deletion: deletionCodeDoc{
+			CodeHash: a.Deletion.CodeHash, ExpiresAt: msTime(a.Deletion.ExpiresAt), Attempts: a.Deletion.Attempts,
+		},
 		Meta: toMeta(a.Meta),
 	}
 }
@@ -142,6 +153,9 @@ func (d accountDoc) record() repository.Account {
 		Settings: repository.AccountSettings{
 			InvitationTTL: d.Settings.InvitationTTL, DefaultRoleKey: d.Settings.DefaultRoleKey,
 			ProfileGuidelines: d.Settings.ProfileGuidelines, AllowEmailLinking: d.Settings.AllowEmailLinking,
+		},
+		Deletion: repository.DeletionChallenge{
+			CodeHash: d.Deletion.CodeHash, ExpiresAt: d.Deletion.ExpiresAt, Attempts: d.Deletion.Attempts,
 		},
 		Meta: d.Meta.meta(),
 	}
@@ -475,10 +489,14 @@ type invitationDoc struct {
 	TokenHash    string    `bson:"tokenHash"`
 	TokenHashKey string    `bson:"tokenHashKey"`
 	InvitedBy    string    `bson:"invitedBy"`
+	Kind         string    `bson:"kind,omitempty"`
 	ExpiresAt    time.Time `bson:"expiresAt,omitempty"`
 	SentAt       time.Time `bson:"sentAt,omitempty"`
 	AcceptedAt   time.Time `bson:"acceptedAt,omitempty"`
 	RevokedAt    time.Time `bson:"revokedAt,omitempty"`
+	// SendCount and SendCountSince drive the resend rate limit.
+	SendCount      int       `bson:"sendCount,omitempty"`
+	SendCountSince time.Time `bson:"sendCountSince,omitempty"`
 	// Open is true until the invitation is accepted or revoked.
 	Open bool    `bson:"open"`
 	Meta metaDoc `bson:",inline"`
@@ -487,9 +505,10 @@ type invitationDoc struct {
 func invitationToDoc(i repository.Invitation) invitationDoc {
 	return invitationDoc{
 		ID: i.ID, AccountID: i.AccountID, MemberID: i.MemberID,
-		TokenHash: i.TokenHash, TokenHashKey: presentKey(i.TokenHash, i.ID), InvitedBy: i.InvitedBy,
+		TokenHash: i.TokenHash, TokenHashKey: presentKey(i.TokenHash, i.ID), InvitedBy: i.InvitedBy, Kind: i.Kind,
 		ExpiresAt: msTime(i.ExpiresAt), SentAt: msTime(i.SentAt),
 		AcceptedAt: msTime(i.AcceptedAt), RevokedAt: msTime(i.RevokedAt),
+		SendCount: i.SendCount, SendCountSince: msTime(i.SendCountSince),
 		Open: i.AcceptedAt.IsZero() && i.RevokedAt.IsZero(),
 		Meta: toMeta(i.Meta),
 	}
@@ -498,7 +517,8 @@ func invitationToDoc(i repository.Invitation) invitationDoc {
 func (d invitationDoc) record() repository.Invitation {
 	return repository.Invitation{
 		AccountID: d.AccountID, ID: d.ID, MemberID: d.MemberID, TokenHash: d.TokenHash, InvitedBy: d.InvitedBy,
-		ExpiresAt: d.ExpiresAt, SentAt: d.SentAt, AcceptedAt: d.AcceptedAt, RevokedAt: d.RevokedAt,
+		Kind: d.Kind, ExpiresAt: d.ExpiresAt, SentAt: d.SentAt, AcceptedAt: d.AcceptedAt, RevokedAt: d.RevokedAt,
+		SendCount: d.SendCount, SendCountSince: d.SendCountSince,
 		Meta: d.Meta.meta(),
 	}
 }

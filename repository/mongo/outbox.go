@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -32,8 +33,18 @@ func (s *Store) EnqueueEmail(ctx context.Context, m repository.OutboxMessage) er
 		LastError: m.LastError, SentAt: msTime(m.SentAt), Pending: m.SentAt.IsZero(),
 		DueAt: due, LeaseUntil: epoch(),
 	}
-	_, err := s.outbox.UpdateOne(ctx, bson.D{{Key: "_id", Value: m.ID}},
-		bson.D{{Key: "$setOnInsert", Value: doc}}, options.UpdateOne().SetUpsert(true))
+	// The upsert takes _id from the filter; $setOnInsert sets the rest.
+	raw, err := bson.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("enqueue email: %w", err)
+	}
+	var fields bson.D
+	if err := bson.Unmarshal(raw, &fields); err != nil {
+		return fmt.Errorf("enqueue email: %w", err)
+	}
+	fields = slices.DeleteFunc(fields, func(e bson.E) bool { return e.Key == "_id" })
+	_, err = s.outbox.UpdateOne(ctx, bson.D{{Key: "_id", Value: m.ID}},
+		bson.D{{Key: "$setOnInsert", Value: fields}}, options.UpdateOne().SetUpsert(true))
 	if err != nil && !isDup(err) { // a duplicate: a concurrent upsert of the same message won
 		return fmt.Errorf("enqueue email: %w", err)
 	}

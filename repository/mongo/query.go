@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +68,18 @@ type catalog struct {
 	valid  map[repository.Field]repository.FieldInfo
 	// selfEdge is the edge field holding this kind's id.
 	selfEdge string
+	// unique lists the fields no two records of an account share.
+	unique []repository.Field
+}
+
+// pointLookup reports a filter that selects at most one record (equality
+// on a unique attribute), so the first page needs no sort and no search
+// past the first match. It matters on FerretDB, which scans: it reads
+// every document to sort or to look for more, but stops at the first
+// match otherwise; "userName eq" is the query SCIM clients send most.
+func (c *catalog) pointLookup(f repository.Filter) bool {
+	cmp, ok := f.(repository.Compare)
+	return ok && cmp.Op == repository.OpEq && slices.Contains(c.unique, cmp.Field)
 }
 
 func single(path string, kind repository.Kind, fold bool) fieldSpec {
@@ -94,6 +107,7 @@ var memberCatalog = &catalog{
 	kind:     "member",
 	valid:    repository.MemberFields,
 	selfEdge: "memberId",
+	unique:   []repository.Field{repository.MemberID, repository.MemberUserName, repository.MemberExternalID},
 	fields: map[repository.Field]fieldSpec{
 		repository.MemberID:                sortable(single("_id", str, false), "_id"),
 		repository.MemberExternalID:        {path: "externalId", sort: "externalIdKey", kind: str, eqKey: "externalIdKey"},
@@ -142,6 +156,7 @@ var groupCatalog = &catalog{
 	kind:     "group",
 	valid:    repository.GroupFields,
 	selfEdge: "groupId",
+	unique:   []repository.Field{repository.GroupID, repository.GroupDisplayName, repository.GroupExternalID},
 	fields: map[repository.Field]fieldSpec{
 		repository.GroupID:           sortable(single("_id", str, false), "_id"),
 		repository.GroupExternalID:   {path: "externalId", sort: "externalIdKey", kind: str, eqKey: "externalIdKey"},
@@ -656,6 +671,11 @@ func (s *Store) list(ctx context.Context, coll *mongo.Collection, cat *catalog, 
 		sort = append(sort, bson.E{Key: "_id", Value: dir})
 	}
 	opts := options.Find().SetSort(sort).SetLimit(int64(q.Count) + 1)
+	if cat.pointLookup(q.Filter) && q.Cursor == "" && q.StartIndex <= 1 {
+		// At most one record: nothing to sort, and nothing to look for
+		// after the first match.
+		opts = options.Find().SetLimit(1)
+	}
 	page, skip := base, 0
 	if q.Cursor != "" {
 		after, err := afterCursor(q.Cursor, sortPath, sortKind, dir)

@@ -35,7 +35,9 @@ import (
 // look again (bounded). No free slot → ErrNoSeat. After a successful insert
 // the limit is read again: if it was lowered meanwhile below our slot, we
 // delete our own document (by _id and slot) and start over, so a slot above
-// the limit is never kept by a reservation.
+// the limit is never kept by a reservation. (Where transactions exist, the
+// reservation also writes the account document in between; see
+// touchSeats.)
 //
 // SetSeatLimit raising the limit just stores it: more slots become
 // available. Lowering it to N: if more than N are held → SeatsInUseError;
@@ -48,6 +50,10 @@ import (
 // held, or a holder above N finds no free slot, the old limit is put back
 // (unless someone changed it since) and SeatsInUseError returned. Either
 // way, once SetSeatLimit returns, the holders fit the limit it reports.
+//
+// Both sides write, then read what the other writes. With majority writes
+// and majority reads on the primary, the later of the two writes is seen by
+// the other side's read, so they cannot both miss each other.
 
 // maxSeatAttempts bounds how often one call looks for a slot again after
 // losing a race for one.
@@ -89,6 +95,9 @@ func (s *Store) ReserveSeat(ctx context.Context, accountID, memberID string) err
 		if err != nil {
 			return fmt.Errorf("reserve seat: %w", err)
 		}
+		if err := s.touchSeats(ctx, accountID); err != nil {
+			return fmt.Errorf("reserve seat: %w", err)
+		}
 		current, err := s.seatLimit(ctx, accountID)
 		if err != nil {
 			return fmt.Errorf("reserve seat: %w", err)
@@ -102,6 +111,24 @@ func (s *Store) ReserveSeat(ctx context.Context, accountID, memberID string) err
 		}
 	}
 	return fmt.Errorf("reserve seat: still contended after %d attempts: %w", maxSeatAttempts, repository.ErrNoSeat)
+}
+
+// touchSeats writes the account document after a reservation where
+// transactions exist. A transaction reads a snapshot: a reservation and a
+// limit change, one of them in a transaction, could each miss the other's
+// write and both go through. Writing the same document makes them
+// conflict instead, so MongoDB orders them (a write waits for the
+// transaction holding the document, or the transaction retries) and each
+// sees the other's result. The counter written is not part of the record.
+// On FerretDB (never transactional) it is skipped: there an update rewrites
+// the whole document and could undo a concurrent limit change.
+func (s *Store) touchSeats(ctx context.Context, accountID string) error {
+	if !s.transactional {
+		return nil
+	}
+	_, err := s.accounts.UpdateOne(ctx, bson.D{{Key: "_id", Value: accountID}},
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "seatReservations", Value: 1}}}})
+	return err
 }
 
 // backoff waits a little, more after each lost race, so that many callers

@@ -33,8 +33,9 @@
 //
 // Collections holding account data (members, groups, group_members, roles,
 // seats, audit_events, outbox, sso_connections) shard on {accountId: 1}:
-// every query and unique index starts with accountId, and composite _ids
-// (seats, edges) only collide within one account. Collections with
+// every query and every unique index of theirs starts with accountId, so
+// each operation goes to one shard and each unique rule (one userName, one
+// seat slot, one edge per pair) is checked within it. Collections with
 // deployment-wide unique keys (accounts, tokens, sessions, invitations,
 // sso_domains, replays) must stay unsharded or shard on that key, since
 // MongoDB enforces a unique index across shards only when it is prefixed by
@@ -48,7 +49,10 @@
 // document can be lost there. The store detects it from buildInfo
 // (IsFerretDB) and avoids what it lacks; seat reservation and replay
 // protection rely only on inserts guarded by unique indexes, which are
-// safe on both servers.
+// safe on both servers. Because FerretDB only pushes a filter on _id alone
+// down to SQLite, lookups by id send {_id} there and check the account in
+// Go (MongoDB gets {_id, accountId}); everything else is a scan on
+// FerretDB and an index lookup on MongoDB.
 package mongo
 
 import (

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -78,6 +80,80 @@ func (t *table[T]) selectList(alias string) string {
 		}
 	}
 	return strings.Join(names, ", ")
+}
+
+// packedSelect returns one select-list expression that renders every
+// readable column of the row aliased alias (see selectList) as
+// "<bytes>:<value>", in order; unpack reads it back. A wide row then
+// crosses database/sql as one column: the driver's work per column and
+// query (names, declared types, conversions) is what a point read of a
+// member mostly costs. Every packed column must be NOT NULL.
+func (t *table[T]) packedSelect(alias string) string {
+	var parts []string
+	for _, c := range t.cols {
+		switch c.kind {
+		case cLower:
+			continue
+		case cBlob:
+			panic("sqlite: packedSelect: BLOB column " + c.name) // a programming error, caught by any test
+		}
+		parts = append(parts, packedArgs(alias+"."+c.name))
+	}
+	return "concat(" + strings.Join(parts, ", ") + ")"
+}
+
+// packedArgs renders one column for packedSelect as arguments of
+// concat(), which builds the whole string in one allocation (a chain of
+// || copies it once per column).
+func packedArgs(col string) string {
+	return fmt.Sprintf("octet_length(%[1]s), ':', %[1]s", col)
+}
+
+// unpack fills v from a packedSelect string and returns what follows it.
+func (t *table[T]) unpack(s string, v *T) (string, error) {
+	for _, c := range t.cols {
+		if c.kind == cLower {
+			continue
+		}
+		var val string
+		var err error
+		if val, s, err = nextPacked(s); err != nil {
+			return "", fmt.Errorf("%s.%s: %w", t.name, c.name, err)
+		}
+		p := c.ptr(v)
+		switch c.kind {
+		case cText:
+			*p.(*string) = val
+		case cBool:
+			*p.(*bool) = val != "0"
+		case cTime, cInt, cInt64, cDur:
+			n, err := strconv.ParseInt(val, 10, 64)
+			if err != nil {
+				return "", fmt.Errorf("%s.%s: %w", t.name, c.name, err)
+			}
+			switch c.kind {
+			case cTime:
+				*p.(*time.Time) = fromNanos(n)
+			case cInt:
+				*p.(*int) = int(n)
+			case cInt64:
+				*p.(*int64) = n
+			case cDur:
+				*p.(*time.Duration) = time.Duration(n)
+			}
+		}
+	}
+	return s, nil
+}
+
+// nextPacked splits the first "<bytes>:<value>" off s.
+func nextPacked(s string) (val, rest string, err error) {
+	num, rest, ok := strings.Cut(s, ":")
+	n, err := strconv.Atoi(num)
+	if !ok || err != nil || n < 0 || n > len(rest) {
+		return "", "", errors.New("malformed packed value")
+	}
+	return rest[:n], rest[n:], nil
 }
 
 // args returns the values of every column of v, for insertSQL.

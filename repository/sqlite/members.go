@@ -51,10 +51,6 @@ var (
 	// ?1 account, ?2 member pk, ?3 a JSON array of rows, each an array of
 	// the value columns (pos is the row's index).
 	qInsertSides = sideBatchStatements()
-	// qSideOne loads every side row of one member (?1 account, ?2 pk);
-	// qSideMany of a page of members (?2 a JSON array of pks).
-	qSideOne  = sideSelect("= ?2")
-	qSideMany = sideSelect("IN (SELECT value FROM json_each(?2))")
 )
 
 func sideStatements() (insert, del [sideCount]string) {
@@ -78,59 +74,76 @@ func sideBatchStatements() (out [sideCount]string) {
 	return out
 }
 
-func sideSelect(cond string) string {
-	arms := make([]string, 0, sideCount)
-	for k, t := range sideTables {
-		if len(t.read) == 1 {
-			// A list of strings (roles, expertise, channels, managed
-			// attributes) comes back as one row per member, each string
-			// as "<bytes>:<string>" in order (see splitList): a member
-			// has about ten managed attributes, and every row costs a
-			// round through database/sql. Byte lengths keep any string
-			// exact, even one that is not valid UTF-8.
-			cols := []string{fmt.Sprintf("group_concat(octet_length(%[1]s) || ':' || %[1]s, '' ORDER BY pos)", t.read[0])}
-			for len(cols) < sideValueCols {
-				cols = append(cols, "''")
-			}
-			arms = append(arms, fmt.Sprintf("SELECT %d, member_pk, %d, %s FROM %s WHERE account_id = ?1 AND member_pk %s GROUP BY member_pk",
-				k, posList, strings.Join(cols, ", "), t.name, cond))
-			continue
-		}
-		cols := slices.Clone(t.read)
-		for len(cols) < sideValueCols {
-			cols = append(cols, "''")
-		}
-		arms = append(arms, fmt.Sprintf("SELECT %d, member_pk, pos, %s FROM %s WHERE account_id = ?1 AND member_pk %s",
-			k, strings.Join(cols, ", "), t.name, cond))
+// sideColumn is the select-list expression of attribute k of the member
+// row aliased a: its rows encoded in one string (see decodeSide), so a
+// member and all its multi-valued attributes come back as one row of one
+// statement. A row is its pos, then each value column as
+// "<bytes>:<value>": byte lengths keep every string exact (even one that
+// is not valid UTF-8) with no escaping to undo.
+func sideColumn(k int, a string) string {
+	t := sideTables[k]
+	parts := []string{"pos, ':'"}
+	for _, c := range t.read {
+		parts = append(parts, packedArgs(c))
 	}
-	// No ORDER BY: loadSides places each row by its pos, so the arms need
-	// no sorting.
-	return strings.Join(arms, "\nUNION ALL ")
+	return fmt.Sprintf("coalesce((SELECT group_concat(concat(%s), '') FROM %s x WHERE x.account_id = %s.account_id AND x.member_pk = %s.pk), '')",
+		strings.Join(parts, ", "), t.name, a, a)
 }
 
-// posList marks a side row that holds a whole list of strings.
-const posList = -1
-
-// splitList decodes the "<bytes>:<string>" sequence of a list row.
-func splitList(s string) ([]string, error) {
-	var out []string
-	for s != "" {
-		num, rest, ok := strings.Cut(s, ":")
-		n, err := strconv.Atoi(num)
-		if !ok || err != nil || n < 0 || n > len(rest) {
-			return nil, errors.New("malformed list row")
-		}
-		out = append(out, rest[:n])
-		s = rest[n:]
+// sideColumns is the select list of every attribute's sideColumn.
+func sideColumns(a string) string {
+	cols := make([]string, sideCount)
+	for k := range sideCount {
+		cols[k] = sideColumn(k, a)
 	}
-	return out, nil
+	return strings.Join(cols, ", ")
+}
+
+// decodeSide fills attribute k of m from its sideColumn string. Rows are
+// placed by their pos, whatever order group_concat gave them.
+func decodeSide(k int, enc string, m *repository.Member) error {
+	n := len(sideTables[k].read)
+	var c [sideValueCols]string
+	for enc != "" {
+		num, rest, ok := strings.Cut(enc, ":")
+		pos, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return errors.New("malformed side row")
+		}
+		enc = rest
+		for i := range n {
+			if c[i], enc, err = nextPacked(enc); err != nil {
+				return err
+			}
+		}
+		switch k {
+		case sideEmails:
+			m.Emails = place(m.Emails, pos, repository.Email{Value: c[0], Type: c[1], Display: c[2], Primary: c[3] == "1"})
+		case sidePhones:
+			m.PhoneNumbers = place(m.PhoneNumbers, pos, repository.PhoneNumber{Value: c[0], Type: c[1], Display: c[2], Primary: c[3] == "1"})
+		case sideAddresses:
+			m.Addresses = place(m.Addresses, pos, repository.Address{Formatted: c[0], StreetAddress: c[1], Locality: c[2], Region: c[3], PostalCode: c[4], Country: c[5], Type: c[6], Primary: c[7] == "1"})
+		case sideRoles:
+			m.Roles = place(m.Roles, pos, c[0])
+		case sideOptionalPermissions:
+			m.OptionalPermissions = place(m.OptionalPermissions, pos, repository.RolePermission{Role: c[0], Permission: c[1]})
+		case sideExpertise:
+			m.Profile.Expertise = place(m.Profile.Expertise, pos, c[0])
+		case sideChannels:
+			m.Profile.Channels = place(m.Profile.Channels, pos, c[0])
+		case sideManaged:
+			m.ManagedAttributes = place(m.ManagedAttributes, pos, c[0])
+		}
+	}
+	return nil
 }
 
 var (
 	qInsertMember      = memberTable.insertSQL()
 	qMemberCols        = "m.pk, " + memberTable.selectList("m")
-	qGetMember         = "SELECT " + qMemberCols + " FROM members m WHERE m.account_id = ? AND m.id = ?"
-	qGetMemberByName   = "SELECT " + qMemberCols + " FROM members m WHERE m.account_id = ? AND m.user_name_lc = ?"
+	qMemberColsSides   = memberColumns("m")
+	qGetMember         = "SELECT " + qMemberColsSides + " FROM members m WHERE m.account_id = ? AND m.id = ?"
+	qGetMemberByName   = "SELECT " + qMemberColsSides + " FROM members m WHERE m.account_id = ? AND m.user_name_lc = ?"
 	qUpdateMember      = memberTable.updateSQL("account_id = ? AND pk = ? AND version = ?")
 	qMemberPK          = "SELECT pk FROM members WHERE account_id = ? AND id = ?"
 	qDeleteMember      = "DELETE FROM members WHERE pk = ?"
@@ -154,9 +167,35 @@ type memberRow struct {
 	m   repository.Member
 }
 
+// memberColumns is the select list of a member read (see scanMember):
+// the pk, the member row packed into one column, then one column per
+// multi-valued attribute.
+func memberColumns(a string) string {
+	return a + ".pk, " + memberTable.packedSelect(a) + ", " + sideColumns(a)
+}
+
+// scanMember scans a row of memberColumns (and extra columns after it):
+// the member with its multi-valued attributes.
 func scanMember(rows *sql.Rows, r *memberRow, extra ...any) error {
-	dest := append([]any{&r.pk}, memberTable.dests(&r.m)...)
-	return rows.Scan(append(dest, extra...)...)
+	var packed string
+	var sides [sideCount]string
+	dest := make([]any, 0, 2+sideCount+len(extra))
+	dest = append(dest, &r.pk, &packed)
+	for k := range sides {
+		dest = append(dest, &sides[k])
+	}
+	if err := rows.Scan(append(dest, extra...)...); err != nil {
+		return err
+	}
+	if _, err := memberTable.unpack(packed, &r.m); err != nil {
+		return fmt.Errorf("member row: %w", err)
+	}
+	for k, enc := range sides {
+		if err := decodeSide(k, enc, &r.m); err != nil {
+			return fmt.Errorf("member %s: %w", r.m.ID, err)
+		}
+	}
+	return nil
 }
 
 // CreateMember stores m with its side rows.
@@ -303,86 +342,6 @@ func sideRows(k int, m *repository.Member) [][]any {
 	return rows
 }
 
-// loadSides fills the multi-valued attributes of rows with one query.
-func loadSides(ctx context.Context, h handle, accountID string, rows []*memberRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	byPK := make(map[int64]*repository.Member, len(rows))
-	var res *sql.Rows
-	var err error
-	if len(rows) == 1 {
-		byPK[rows[0].pk] = &rows[0].m
-		res, err = h.query(ctx, qSideOne, accountID, rows[0].pk)
-	} else {
-		pks := make([]int64, len(rows))
-		for i, r := range rows {
-			pks[i] = r.pk
-			byPK[r.pk] = &r.m
-		}
-		res, err = h.query(ctx, qSideMany, accountID, jsonInts(pks))
-	}
-	if err != nil {
-		return err
-	}
-	defer res.Close()
-	var (
-		kind int
-		pk   int64
-		pos  int
-		c    [sideValueCols]string
-	)
-	dest := []any{&kind, &pk, &pos}
-	for i := range c {
-		dest = append(dest, &c[i])
-	}
-	for res.Next() {
-		if err := res.Scan(dest...); err != nil {
-			return err
-		}
-		m := byPK[pk]
-		if m == nil {
-			continue
-		}
-		if pos == posList {
-			list, err := splitList(c[0])
-			if err != nil {
-				return fmt.Errorf("side list %d of member %d: %w", kind, pk, err)
-			}
-			switch kind {
-			case sideRoles:
-				m.Roles = list
-			case sideExpertise:
-				m.Profile.Expertise = list
-			case sideChannels:
-				m.Profile.Channels = list
-			case sideManaged:
-				m.ManagedAttributes = list
-			}
-			continue
-		}
-		switch kind {
-		case sideEmails:
-			m.Emails = place(m.Emails, pos, repository.Email{Value: c[0], Type: c[1], Display: c[2], Primary: c[3] == "1"})
-		case sidePhones:
-			m.PhoneNumbers = place(m.PhoneNumbers, pos, repository.PhoneNumber{Value: c[0], Type: c[1], Display: c[2], Primary: c[3] == "1"})
-		case sideAddresses:
-			m.Addresses = place(m.Addresses, pos, repository.Address{Formatted: c[0], StreetAddress: c[1], Locality: c[2], Region: c[3], PostalCode: c[4], Country: c[5], Type: c[6], Primary: c[7] == "1"})
-		case sideRoles:
-			m.Roles = place(m.Roles, pos, c[0])
-		case sideOptionalPermissions:
-			m.OptionalPermissions = place(m.OptionalPermissions, pos, repository.RolePermission{Role: c[0], Permission: c[1]})
-		case sideExpertise:
-			m.Profile.Expertise = place(m.Profile.Expertise, pos, c[0])
-		case sideChannels:
-			m.Profile.Channels = place(m.Profile.Channels, pos, c[0])
-		case sideManaged:
-			m.ManagedAttributes = place(m.ManagedAttributes, pos, c[0])
-		}
-	}
-	return res.Err()
-}
-
 // place sets element pos of s, growing it as needed. Positions are written
 // as 0..n-1, so the rows of one attribute fill the slice whatever order
 // they arrive in.
@@ -410,26 +369,24 @@ func (s *Store) GetMemberByUserName(ctx context.Context, accountID, userName str
 }
 
 func (s *Store) getMember(ctx context.Context, query, accountID, key string) (memberRow, error) {
+	// One statement reads the member and its multi-valued attributes, so
+	// it sees one snapshot without a read transaction around it.
 	var r memberRow
-	err := s.read(ctx, func(h handle) error {
-		rows, err := h.query(ctx, query, accountID, key)
-		if err != nil {
-			return err
-		}
-		found := rows.Next()
-		if found {
-			err = scanMember(rows, &r)
-		}
-		err = errors.Join(err, rows.Err(), rows.Close())
-		if err != nil {
-			return err
-		}
-		if !found {
-			return repository.ErrNotFound
-		}
-		return loadSides(ctx, h, accountID, []*memberRow{&r})
-	})
-	return r, err
+	rows, err := s.reader(ctx).query(ctx, query, accountID, key)
+	if err != nil {
+		return r, err
+	}
+	found := rows.Next()
+	if found {
+		err = scanMember(rows, &r)
+	}
+	if err = errors.Join(err, rows.Err(), rows.Close()); err != nil {
+		return r, err
+	}
+	if !found {
+		return r, repository.ErrNotFound
+	}
+	return r, nil
 }
 
 // UpdateMember reads the member, applies fn to a copy and writes the result
@@ -567,9 +524,9 @@ func nilIfEmpty[T any](s []T) []T {
 }
 
 // ListMembers lists the members q selects, without their groups (see
-// GroupsOfMembers): one query for the page, one for the multi-valued
-// attributes of the whole page, and a COUNT only when the page does not
-// tell the total.
+// GroupsOfMembers): one query for the page and the multi-valued
+// attributes of its members, and a COUNT only when the page does not tell
+// the total.
 func (s *Store) ListMembers(ctx context.Context, accountID string, q repository.Query) (repository.Page[repository.Member], error) {
 	var page repository.Page[repository.Member]
 	p, err := memberList.plan(accountID, q)
@@ -606,9 +563,6 @@ func (s *Store) ListMembers(ctx context.Context, accountID string, q repository.
 				rows = rows[:p.limit]
 				last := rows[len(rows)-1]
 				page.NextCursor = p.nextCursor(last.m.ID, last.key)
-			}
-			if err := loadSides(ctx, h, accountID, rows); err != nil {
-				return err
 			}
 		}
 		switch total, ok := p.total(q, len(rows)); {

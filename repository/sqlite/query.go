@@ -49,6 +49,11 @@ type listSpec struct {
 	sides  map[string]sideSpec
 	idCol  string // the id column, tie-breaker of every order
 	fields string // select list of the main table
+	// outer, when set, is the select list of a query wrapped around the
+	// page (alias "page"): columns computed per returned row (the
+	// member's multi-valued attributes) are then computed for the page
+	// only, never for every match a sort has to look at.
+	outer string
 }
 
 var memberList = &listSpec{
@@ -106,6 +111,7 @@ var memberList = &listSpec{
 	},
 	idCol:  "id",
 	fields: qMemberCols,
+	outer:  memberColumns("page"),
 }
 
 var groupList = &listSpec{
@@ -493,15 +499,28 @@ func (spec *listSpec) plan(accountID string, q repository.Query) (listPlan, erro
 	var sb strings.Builder
 	sb.WriteString("SELECT " + spec.fields)
 	if p.sorted {
-		sb.WriteString(", " + keyCol)
+		sb.WriteString(", " + keyCol + " AS sort_key")
 	}
 	sb.WriteString(" " + c.sb.String())
-	if p.sorted {
-		fmt.Fprintf(&sb, " ORDER BY %s%s, %s%s", keyCol, dir, idCol, dir)
-	} else {
-		fmt.Fprintf(&sb, " ORDER BY %s%s", idCol, dir)
+	order := func(key, id string) {
+		if p.sorted {
+			fmt.Fprintf(&sb, " ORDER BY %s%s, %s%s", key, dir, id, dir)
+		} else {
+			fmt.Fprintf(&sb, " ORDER BY %s%s", id, dir)
+		}
 	}
+	order(keyCol, idCol)
 	sb.WriteString(" LIMIT ? OFFSET ?")
+	if spec.outer != "" {
+		inner := sb.String()
+		sb.Reset()
+		sb.WriteString("SELECT " + spec.outer)
+		if p.sorted {
+			sb.WriteString(", page.sort_key")
+		}
+		fmt.Fprintf(&sb, " FROM (%s) page", inner)
+		order("page.sort_key", "page."+spec.idCol)
+	}
 	p.page = sb.String()
 	p.pageArgs = append(c.args, int64(p.limit)+1, int64(p.offset))
 	return p, nil

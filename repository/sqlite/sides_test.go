@@ -29,7 +29,7 @@ func TestSideRowsRoundTrip(t *testing.T) {
 			Roles:               []string{"agent", "Supervisor", "reporter"},
 			OptionalPermissions: []repository.RolePermission{{Role: "agent", Permission: "p1"}, {Role: "agent", Permission: "p2"}},
 			Profile:             repository.SupportProfile{Expertise: []string{"Billing", "日本語"}, Channels: []string{"chat", "email"}},
-			ManagedAttributes:   []string{"active", "displayName", "emails", "externalId", "name", "userName"},
+			ManagedAttributes:   []string{"active", "displayName", "emails", "externalId", "name", "userName", "", "3:abc", "a:b:"},
 		}},
 		{"one row each", repository.Member{
 			Emails: []repository.Email{{Value: "one@x.example"}}, Roles: []string{"agent"}, ManagedAttributes: []string{"userName"},
@@ -71,5 +71,33 @@ func TestSideRowsRoundTrip(t *testing.T) {
 				t.Errorf("after update read back\n%+v\nwant\n%+v", got, updated)
 			}
 		})
+	}
+}
+
+func TestDecodeSide(t *testing.T) {
+	tests := []struct {
+		name string
+		k    int
+		in   string
+		want repository.Member
+		ok   bool
+	}{
+		{"none", sideRoles, "", repository.Member{}, true},
+		{"empty string", sideManaged, "0:0:", repository.Member{ManagedAttributes: []string{""}}, true},
+		{"out of order", sideRoles, "1:2:b:0:3:a:c", repository.Member{Roles: []string{"a:c", "b:"}}, true},
+		{"several columns", sideEmails, "0:4:a@xy4:work0:1:1",
+			repository.Member{Emails: []repository.Email{{Value: "a@xy", Type: "work", Primary: true}}}, true},
+		{"bytes not characters", sideRoles, "0:3:日", repository.Member{Roles: []string{"日"}}, true},
+		{"length beyond the end", sideRoles, "0:4:日", repository.Member{}, false},
+		{"no pos", sideRoles, "x:1:a", repository.Member{}, false},
+		{"negative length", sideRoles, "0:-1:", repository.Member{}, false},
+		{"missing column", sideEmails, "0:1:a", repository.Member{}, false},
+	}
+	for _, tc := range tests {
+		var got repository.Member
+		err := decodeSide(tc.k, tc.in, &got)
+		if (err == nil) != tc.ok || (tc.ok && !reflect.DeepEqual(got, tc.want)) {
+			t.Errorf("%s: decodeSide(%q) = %+v, %v; want %+v, ok %v", tc.name, tc.in, got, err, tc.want, tc.ok)
+		}
 	}
 }

@@ -709,19 +709,6 @@ func jsonStrings(ids []string) string {
 	return string(b)
 }
 
-// jsonInts encodes integers as a JSON array for json_each.
-func jsonInts(ns []int64) string {
-	b := make([]byte, 0, len(ns)*8+2)
-	b = append(b, '[')
-	for i, n := range ns {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, n, 10)
-	}
-	return string(append(b, ']'))
-}
-
 // dedupe returns ids without repeats, in first-seen order.
 func dedupe(ids []string) []string {
 	seen := make(map[string]struct{}, len(ids))

@@ -8,7 +8,7 @@ package sqlite
 // transactions).
 var readQueries = []string{
 	qGetAccount, qGetAccountDeletion,
-	qGetMember, qGetMemberByName, qMemberCount, qSideOne, qSideMany, qMemberPK, qGroupsOfMembers,
+	qGetMember, qGetMemberByName, qMemberCount, qMemberPK, qGroupsOfMembers,
 	qGetGroup, qGroupExists, qCountMembers, qGroupMembersAfter, qGroupMembersMany,
 	qGetRole, qListRoles, qRolePerms, qAllRolePerms, qRolePK, qRolesVersion,
 	qHoldsSeat, qSeatsInUse, qSeatTotal,

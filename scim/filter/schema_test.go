@@ -15,6 +15,7 @@ var notSCIM = map[*resourceDef]map[repository.Field]bool{
 		repository.MemberStatus:            true,
 		repository.MemberSource:            true,
 		repository.MemberPendingManagerRef: true,
+		repository.MemberSeatQueuedAt:      true,
 	},
 	groupDef: {
 		repository.GroupRoleKey: true,
