@@ -296,7 +296,7 @@ func importOrder(rows []ImportRow, rowOf map[string]int) []int {
 
 // importRow imports (or in a dry run checks) one row.
 func (s *Service) importRow(ctx context.Context, actor Actor, st *importState, row ImportRow, i int, opts ImportOptions) ImportRowResult {
-	out := ImportRowResult{Row: row.Row, Email: strings.TrimSpace(row.Email)}
+	out := ImportRowResult{Row: rowNumber(st, i), Email: strings.TrimSpace(row.Email)}
 	fail := func(err error) ImportRowResult {
 		out.Status = ImportFailed
 		if pe := AsError(err); pe != nil {

@@ -151,6 +151,14 @@ func prepareLinkedMember(m repository.Member, kind string) (repository.Member, s
 			return m, "", err
 		}
 		m.UserName = strings.ToLower(email)
+		// An invitation greets the person by name, and the seeds ask for
+		// both names.
+		switch {
+		case strings.TrimSpace(m.Name.GivenName) == "":
+			return m, email, &Error{Code: CodeInvalidValue, Attribute: "name.givenName", Message: "firstName is required to invite someone"}
+		case strings.TrimSpace(m.Name.FamilyName) == "":
+			return m, email, &Error{Code: CodeInvalidValue, Attribute: "name.familyName", Message: "lastName is required to invite someone"}
+		}
 	} else {
 		email = recipientOf(m)
 		if _, err := validateEmail("email", email); err != nil {

@@ -2,6 +2,7 @@
 //
 //	roster serve                 run the HTTP server
 //	roster account create ...    create an account and its owner
+//	roster members import FILE   create members in bulk from CSV or JSON
 //	roster help                  show usage
 //
 // This package is wiring and command-line handling only: rules live in
@@ -47,6 +48,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the HTTP server (SCIM, SSO, admin API, health checks)", runServe},
 		{"account create", "create an account and its owner; prints the tokens once", runAccountCreate},
+		{"members import", "create members in bulk from a CSV or JSON file, with a result per row", runMembersImport},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/config"
+	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/provisioning"
 )
 
@@ -55,6 +56,15 @@ func runServe(ctx context.Context, c cli, args []string) (err error) {
 		}
 	}()
 
+	// The mail sender delivers the outbox until shutdown; it is stopped
+	// (its message in flight recorded) before the store closes.
+	transport, err := mail.NewTransport(cfg, logger)
+	if err != nil {
+		return err
+	}
+	stopMail := startMailSender(ctx, mail.NewSender(store, transport, logger, mail.SenderOptions{}))
+	defer stopMail()
+
 	if *pprofAddr != "" {
 		stopPprof, err := startPprof(*pprofAddr, logger)
 		if err != nil {
@@ -68,7 +78,7 @@ func runServe(ctx context.Context, c cli, args []string) (err error) {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	handler, err := newServer(serverDeps{
-		Config: cfg, Store: store, Service: provisioning.New(store), Logger: logger,
+		Config: cfg, Store: store, Service: provisioning.New(store, provisioning.WithBaseURL(cfg.BaseURL)), Logger: logger,
 	})
 	if err != nil {
 		return err
@@ -82,7 +92,8 @@ func runServe(ctx context.Context, c cli, args []string) (err error) {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	logger.Info("roster listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL,
-		"store", storeURL.Redacted(), "transactional_store", store.Transactional())
+		"store", storeURL.Redacted(), "transactional_store", store.Transactional(),
+		"mail_transport", cfg.Mail.Transport)
 
 	select {
 	case err := <-serveErr:
@@ -99,8 +110,25 @@ func runServe(ctx context.Context, c cli, args []string) (err error) {
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	stopMail()
 	logger.Info("stopped")
 	return nil
+}
+
+// startMailSender runs s until ctx ends or the returned stop is called;
+// stop waits for s to finish its message in flight and may be called
+// more than once.
+func startMailSender(ctx context.Context, s *mail.Sender) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // newLogger returns the process logger: text or JSON lines on w.

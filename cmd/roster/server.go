@@ -16,6 +16,7 @@ import (
 	"github.com/rosterhq/roster/config"
 	"github.com/rosterhq/roster/provisioning"
 	"github.com/rosterhq/roster/provisioning/adminapi"
+	"github.com/rosterhq/roster/provisioning/invitepage"
 	"github.com/rosterhq/roster/repository"
 	"github.com/rosterhq/roster/scim"
 )
@@ -99,6 +100,10 @@ func mountFrontDoors(e *gin.Engine, d serverDeps) error {
 	scimServer.Mount(e.Group(scimPrefix))
 	if err := adminapi.Mount(e.Group("/api/v1"), d.Service, adminapi.Options{Logger: d.Logger}); err != nil {
 		return fmt.Errorf("admin api: %w", err)
+	}
+	// The pages invitation links open (BASE_URL/invite/TOKEN).
+	if err := invitepage.Mount(e, d.Service, invitepage.Options{Logger: d.Logger}); err != nil {
+		return fmt.Errorf("invitation pages: %w", err)
 	}
 	return nil
 }

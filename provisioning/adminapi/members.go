@@ -110,6 +110,8 @@ type MemberInput struct {
 	SupportProfile      *SupportProfile  `json:"supportProfile,omitempty"`
 	// TemporaryPassword, when set, must be changed at the first login.
 	TemporaryPassword string `json:"temporaryPassword,omitempty" doc:"must be changed at the first login; never returned"`
+	// SendActivationEmail emails the member a link to choose a password.
+	SendActivationEmail bool `json:"sendActivationEmail,omitempty" doc:"email the member a single-use activation link where they choose a password (not with temporaryPassword)"`
 }
 
 // MemberPatch changes a member as a JSON merge patch (RFC 7396): a field
@@ -344,16 +346,33 @@ func (a *API) createMember(c *gin.Context, cl *call) (*reply, error) {
 	if in.SupportProfile != nil {
 		m.Profile = fromProfile(*in.SupportProfile)
 	}
-	if in.TemporaryPassword != "" {
-		hash, err := provisioning.HashPassword(in.TemporaryPassword)
+	ctx := c.Request.Context()
+	var created repository.Member
+	switch {
+	case in.SendActivationEmail && in.TemporaryPassword != "":
+		return nil, errorf(string(provisioning.CodeInvalidValue), "sendActivationEmail",
+			"give either temporaryPassword or sendActivationEmail: the activation link is where the member chooses a password")
+	case in.SendActivationEmail:
+		invited, err := a.svc.CreateMemberWithActivation(ctx, cl.actor(), m)
 		if err != nil {
-			return nil, renameAttr(err, "password", "temporaryPassword")
+			return nil, err
 		}
-		m.PasswordHash, m.MustChangePassword = hash, true
-	}
-	created, err := a.svc.CreateMember(c.Request.Context(), cl.actor(), m)
-	if err != nil {
-		return nil, err
+		created = invited.Member
+	default:
+		if err := a.svc.CheckGrantable(ctx, cl.actor(), cl.AccountID, m.Roles, m.OptionalPermissions); err != nil {
+			return nil, err
+		}
+		if in.TemporaryPassword != "" {
+			hash, err := provisioning.HashPassword(in.TemporaryPassword)
+			if err != nil {
+				return nil, renameAttr(err, "password", "temporaryPassword")
+			}
+			m.PasswordHash, m.MustChangePassword = hash, true
+		}
+		var err error
+		if created, err = a.svc.CreateMember(ctx, cl.actor(), m); err != nil {
+			return nil, err
+		}
 	}
 	r, err := a.memberReply(c, cl, http.StatusCreated, created)
 	if err != nil {

@@ -124,6 +124,10 @@ func (a *API) operation(g *schemaGen, rt route) (map[string]any, error) {
 		if ct != "application/json" {
 			content["application/json"] = map[string]any{"schema": s}
 		}
+		if rt.csv {
+			content["text/csv"] = map[string]any{"schema": map[string]any{"type": "string",
+				"description": "CSV with a header row naming the columns: " + importColumns}}
+		}
 		op["requestBody"] = map[string]any{"required": true, "content": content}
 	}
 

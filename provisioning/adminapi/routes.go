@@ -36,7 +36,9 @@ type route struct {
 	// errs are the statuses this route answers besides the common ones
 	// (400 for bad input, 401, 403, 404 for an unknown id, 413, 415).
 	errs []int
-	h    handler
+	// csv: the body may also be text/csv (a member import).
+	csv bool
+	h   handler
 }
 
 // ifMatch reports whether the route honours If-Match: writes to an
@@ -80,6 +82,8 @@ var (
 	permViewAs     = []string{provisioning.PermTeamViewAs}
 	permSCIM       = []string{provisioning.PermSCIMManage}
 	permAudit      = []string{provisioning.PermAuditView}
+	permInvite     = []string{provisioning.PermTeamInvite}
+	permInviteRead = []string{provisioning.PermTeamInvite, provisioning.PermTeamManage}
 	// Ownership is the owner's alone (provisioning refuses anyone else
 	// with owner_only); the owner always holds administrator, so the
 	// permission check only keeps non-admins out early.
@@ -100,8 +104,19 @@ func (a *API) routeTable() []route {
 		{method: http.MethodGet, path: "/members", op: "listMembers", tag: "Members", perms: permTeam, query: listQuery,
 			sum: "List members, with SCIM filters, sorting and paging", status: http.StatusOK, resp: Page[Member]{}, h: a.listMembers},
 		{method: http.MethodPost, path: "/members", op: "createMember", tag: "Members", perms: permTeam,
-			sum: "Create a member", desc: "The member is active at once. Seat rules apply: under the reject policy a seat-consuming role without a free seat is refused with seat_limit_reached; under queue the member waits for a seat.",
+			sum: "Create a member", desc: "The member is active at once, with an optional temporary password to change at the first login, or an activation email (sendActivationEmail) whose link lets the member choose a password. Seat rules apply: under the reject policy a seat-consuming role without a free seat is refused with seat_limit_reached; under queue the member waits for a seat. You may only grant roles and optional permissions whose permissions you hold (forbidden).",
 			body: MemberInput{}, status: http.StatusCreated, resp: Member{}, etag: true, errs: []int{http.StatusConflict}, h: a.createMember},
+		{method: http.MethodPost, path: "/members/import", op: "importMembers", tag: "Members", perms: permTeam, csv: true,
+			query: []param{
+				{"dryRun", "boolean", "", "validate every row and report what would happen, writing nothing"},
+				{"atomic", "boolean", "", "all or nothing: import only if every row succeeds (needs a store with transactions)"},
+			},
+			sum: "Create members in bulk from CSV or JSON, with a result per row",
+			desc: "The body is text/csv with a header row (columns: " + importColumns + "; lists separated by ;, booleans true/false) " +
+				"or a JSON array of row objects. Each row is created (or invited when invite is true, which needs team.invite) through the same rules as a single create: " +
+				"seats, grants, unique emails, team leaders (a member or another row). Without atomic a bad row is reported and the others are imported; " +
+				"with dryRun nothing is written. At most 10,000 rows and 16 MiB.",
+			body: []ImportRowInput{}, status: http.StatusOK, resp: ImportResult{}, h: a.importMembers},
 		{method: http.MethodGet, path: "/members/:id", op: "getMember", tag: "Members", perms: permTeam,
 			sum: "Get a member", status: http.StatusOK, resp: Member{}, etag: true, h: a.getMember},
 		{method: http.MethodPatch, path: "/members/:id", op: "updateMember", tag: "Members", perms: permTeam,
@@ -170,6 +185,33 @@ func (a *API) routeTable() []route {
 		{method: http.MethodPut, path: "/seats", op: "setSeats", tag: "Seats", perms: permSeats,
 			sum: "Buy seats, change the policy or the exhaustion behaviour", desc: "Fields left out stay. Lowering total below the seats held is refused (seats_in_use); raising it gives queued agents their seats.",
 			body: SeatsInput{}, status: http.StatusOK, resp: Seats{}, errs: []int{http.StatusConflict}, h: a.putSeats},
+
+		{method: http.MethodGet, path: "/invitations", op: "listInvitations", tag: "Invitations", perms: permInviteRead,
+			sum: "List pending invitations (not accepted, not revoked), newest first", desc: "Expired ones are listed with status expired: a resend or a fresh link revives them.",
+			status: http.StatusOK, resp: List[Invitation]{}, h: a.listInvitations},
+		{method: http.MethodPost, path: "/invitations", op: "createInvitation", tag: "Invitations", perms: permInvite,
+			sum: "Invite a person by email", desc: "Creates the member in status invited and emails a single-use link (BASE_URL/invite/TOKEN) valid for the account's invitation TTL (7 days by default). " +
+				"Seat rules apply as for a new member (seat_limit_reached under reject). You may only grant roles and optional permissions whose permissions you hold (forbidden). An email already used in the account is a conflict.",
+			body: InvitationInput{}, status: http.StatusCreated, resp: Invitation{}, errs: []int{http.StatusConflict}, h: a.createInvitation},
+		{method: http.MethodGet, path: "/invitations/:id", op: "getInvitation", tag: "Invitations", perms: permInviteRead,
+			sum: "Get a pending invitation", status: http.StatusOK, resp: Invitation{}, errs: []int{http.StatusGone}, h: a.getInvitation},
+		{method: http.MethodPost, path: "/invitations/:id/resend", op: "resendInvitation", tag: "Invitations", perms: permInvite,
+			sum: "Email a new link; the old link stops working", desc: "The expiry starts again. At most once a minute and 5 emails a day per invitation (rate_limited). An accepted or revoked invitation is invitation_gone.",
+			status: http.StatusOK, resp: Invitation{}, errs: []int{http.StatusGone, http.StatusTooManyRequests}, h: a.resendInvitation},
+		{method: http.MethodPost, path: "/invitations/:id/link", op: "createInvitationLink", tag: "Invitations", perms: permInvite,
+			sum: "Get a fresh link to pass on another way, without an email", desc: "The previous link stops working and the expiry starts again. The link is in this response only.",
+			status: http.StatusOK, resp: InvitationLink{}, errs: []int{http.StatusGone}, h: a.invitationLink},
+		{method: http.MethodDelete, path: "/invitations/:id", op: "revokeInvitation", tag: "Invitations", perms: permInvite,
+			sum: "Revoke an invitation", desc: "The link stops working and the invited member is deleted, which frees its seat. An activation link only loses its link: the member stays. The owner's invitation cannot be revoked (owner_protected).",
+			status: http.StatusNoContent, errs: []int{http.StatusGone}, h: a.revokeInvitation},
+
+		{method: http.MethodPost, path: "/account/deletion", op: "requestAccountDeletion", tag: "Account", perms: permOwnership,
+			sum: "Email the owner a code that confirms deleting the account", desc: "Owner only (owner_only). The 6-digit code works for 15 minutes and 5 attempts; a new request replaces it (at most one a minute, rate_limited).",
+			status: http.StatusAccepted, resp: DeletionRequested{}, errs: []int{http.StatusTooManyRequests}, h: a.requestAccountDeletion},
+		{method: http.MethodPost, path: "/account/deletion/confirm", op: "confirmAccountDeletion", tag: "Account", perms: permOwnership,
+			sum: "Delete the account with the emailed code", desc: "Owner only (owner_only). Removes every record of the account; every token and session stops working; a minimal deletion record (name, time, reason) remains. " +
+				"A wrong code is invalid_code (400) saying how many attempts are left; the fifth wrong code kills it (too_many_attempts, 429).",
+			body: DeletionConfirmation{}, status: http.StatusOK, resp: AccountDeleted{}, errs: []int{http.StatusTooManyRequests}, h: a.confirmAccountDeletion},
 
 		{method: http.MethodPost, path: "/ownership/transfer", op: "transferOwnership", tag: "Ownership", perms: permOwnership,
 			sum: "Transfer the account's ownership", desc: "Only the owner may, to an active administrator (owner_only otherwise); the former owner stays an administrator.",

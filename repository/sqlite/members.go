@@ -533,8 +533,16 @@ func (s *Store) ListMembers(ctx context.Context, accountID string, q repository.
 	if err != nil {
 		return page, err
 	}
-	s.warm(ctx, p.page, p.count)
-	err = s.read(ctx, func(h handle) error {
+	// The page and the total come from one snapshot. When one statement
+	// tells both (an eq on a unique attribute, an IdP's usual question)
+	// or only the total is asked for, it needs no read transaction.
+	read := s.read
+	if p.single(q) {
+		read = func(ctx context.Context, fn func(h handle) error) error { return fn(s.reader(ctx)) }
+	} else {
+		s.warm(ctx, p.page, p.count)
+	}
+	err = read(ctx, func(h handle) error {
 		var rows []*memberRow
 		if p.limit > 0 {
 			res, err := h.query(ctx, p.page, p.pageArgs...)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster/repository"
 )
@@ -136,5 +138,53 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		t.Fatal("opened a store with a newer schema")
 	} else if !strings.Contains(err.Error(), "newer") || !strings.Contains(err.Error(), path) {
 		t.Errorf("error %q should name the file and say the schema is newer", err)
+	}
+}
+
+// TestCheckpointerCopiesTheWAL: the background checkpointer, not the
+// writer's commits, copies the WAL into the database file, and Close
+// stops it.
+func TestCheckpointerCopiesTheWAL(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateAccount(ctx, repository.Account{Name: "wal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	before := size()
+	// Thousands of pages: beyond SQLite's default automatic checkpoint,
+	// far below the writer's backstop. Only a checkpoint writes pages
+	// into the database file, so its growth is the checkpointer's work.
+	for i := range 300 {
+		if _, err := s.CreateMember(ctx, repository.Member{AccountID: a.ID, UserName: fmt.Sprintf("m%d@wal.example", i),
+			Emails: []repository.Email{{Value: fmt.Sprintf("m%d@wal.example", i)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * checkpointInterval)
+	for size() <= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes: nothing was checkpointed", before)
+		}
+		time.Sleep(checkpointInterval / 5)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.ck.done:
+	default:
+		t.Fatal("checkpointer still running after Close")
 	}
 }

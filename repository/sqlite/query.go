@@ -49,11 +49,16 @@ type listSpec struct {
 	sides  map[string]sideSpec
 	idCol  string // the id column, tie-breaker of every order
 	fields string // select list of the main table
-	// outer, when set, is the select list of a query wrapped around the
-	// page (alias "page"): columns computed per returned row (the
-	// member's multi-valued attributes) are then computed for the page
-	// only, never for every match a sort has to look at.
+	// outer, when set, is the select list (over the main table's alias)
+	// of a query that joins the page's rows back by pk: the page itself
+	// selects only pks (and the sort key), so the columns computed per
+	// returned row (a member's packed row and multi-valued attributes)
+	// are computed for the page only, never for every match a sort has
+	// to look at.
 	outer string
+	// unique lists the fields no two records of an account share a
+	// non-empty value of: an eq on one matches at most one record.
+	unique map[repository.Field]bool
 }
 
 var memberList = &listSpec{
@@ -111,7 +116,10 @@ var memberList = &listSpec{
 	},
 	idCol:  "id",
 	fields: qMemberCols,
-	outer:  memberColumns("page"),
+	outer:  memberColumns("m"),
+	unique: map[repository.Field]bool{
+		repository.MemberID: true, repository.MemberUserName: true, repository.MemberExternalID: true,
+	},
 }
 
 var groupList = &listSpec{
@@ -431,6 +439,9 @@ type listPlan struct {
 	sorted    bool // the page selects a trailing sort key column
 	offset    int
 	limit     int
+	// unique: the filter is an eq on a unique field, so the page holds
+	// every match and tells the total.
+	unique bool
 }
 
 // plan validates q and builds the page and count statements. The page
@@ -496,30 +507,51 @@ func (spec *listSpec) plan(accountID string, q repository.Query) (listPlan, erro
 	}
 	p.limit = q.Count
 
-	var sb strings.Builder
-	sb.WriteString("SELECT " + spec.fields)
-	if p.sorted {
-		sb.WriteString(", " + keyCol + " AS sort_key")
+	if cmp, ok := q.Filter.(repository.Compare); ok && cmp.Op == repository.OpEq && spec.unique[cmp.Field] {
+		v, _ := cmp.Value.(string)
+		p.unique = v != ""
 	}
-	sb.WriteString(" " + c.sb.String())
-	order := func(key, id string) {
+
+	order := func(sb *strings.Builder, key, id string) {
 		if p.sorted {
-			fmt.Fprintf(&sb, " ORDER BY %s%s, %s%s", key, dir, id, dir)
+			fmt.Fprintf(sb, " ORDER BY %s%s, %s%s", key, dir, id, dir)
 		} else {
-			fmt.Fprintf(&sb, " ORDER BY %s%s", id, dir)
+			fmt.Fprintf(sb, " ORDER BY %s%s", id, dir)
 		}
 	}
-	order(keyCol, idCol)
-	sb.WriteString(" LIMIT ? OFFSET ?")
-	if spec.outer != "" {
-		inner := sb.String()
-		sb.Reset()
+	var sb strings.Builder
+	switch {
+	case spec.outer == "":
+		sb.WriteString("SELECT " + spec.fields)
+		if p.sorted {
+			sb.WriteString(", " + keyCol + " AS sort_key")
+		}
+		sb.WriteString(" " + c.sb.String())
+		order(&sb, keyCol, idCol)
+		sb.WriteString(" LIMIT ? OFFSET ?")
+	case p.unique:
+		// At most one row: nothing to sort or page through first.
+		sb.WriteString("SELECT " + spec.outer)
+		if p.sorted {
+			sb.WriteString(", " + keyCol)
+		}
+		sb.WriteString(" " + c.sb.String() + " LIMIT ? OFFSET ?")
+	default:
+		var inner strings.Builder
+		fmt.Fprintf(&inner, "SELECT %s.pk", a)
+		if p.sorted {
+			inner.WriteString(", " + keyCol + " AS sort_key")
+		}
+		inner.WriteString(" " + c.sb.String())
+		order(&inner, keyCol, idCol)
+		inner.WriteString(" LIMIT ? OFFSET ?")
+		sb.Grow(len(spec.outer) + inner.Len() + 200)
 		sb.WriteString("SELECT " + spec.outer)
 		if p.sorted {
 			sb.WriteString(", page.sort_key")
 		}
-		fmt.Fprintf(&sb, " FROM (%s) page", inner)
-		order("page.sort_key", "page."+spec.idCol)
+		fmt.Fprintf(&sb, " FROM (%s) page JOIN %s %s ON %s.pk = page.pk", inner.String(), spec.table, a, a)
+		order(&sb, "page.sort_key", idCol)
 	}
 	p.page = sb.String()
 	p.pageArgs = append(c.args, int64(p.limit)+1, int64(p.offset))
@@ -530,6 +562,9 @@ func (spec *listSpec) plan(accountID string, q repository.Query) (listPlan, erro
 // read from the start of the list (no cursor) that came back short holds
 // everything from the offset on.
 func (p *listPlan) total(q repository.Query, got int) (int, bool) {
+	if p.unique && q.Cursor == "" && p.offset == 0 && p.limit > 0 {
+		return got, true
+	}
 	if q.Cursor != "" || p.limit == 0 || got >= p.limit {
 		return 0, false
 	}
@@ -537,6 +572,16 @@ func (p *listPlan) total(q repository.Query, got int) (int, bool) {
 		return 0, false
 	}
 	return p.offset + got, true
+}
+
+// single reports whether one statement answers q: the total alone, or a
+// page that tells the total.
+func (p *listPlan) single(q repository.Query) bool {
+	if p.limit == 0 {
+		return true
+	}
+	_, ok := p.total(q, p.limit) // even a full page tells it
+	return ok
 }
 
 // nextCursor returns the cursor after the last item, given its id and sort

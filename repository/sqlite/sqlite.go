@@ -59,6 +59,7 @@ type Store struct {
 	path string
 	w    *sql.DB // exactly one connection; transactions BEGIN IMMEDIATE
 	r    *sql.DB // read-only connections
+	ck   *checkpointer
 	wc   *stmtCache
 	rc   *stmtCache
 	// roles keeps accounts' roles while their roles_version is unchanged.
@@ -92,7 +93,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	// journal_mode is set by migrate once the file is known to be ours: it is
 	// persistent, and must not convert another program's database.
-	w, err := sql.Open("sqlite", dsn(abs, slices.Concat(common, []string{"synchronous(NORMAL)"}), "_txlock=immediate"))
+	// The writer does not checkpoint the WAL in the commit of the
+	// request that crosses the threshold (holding the write lock, and an
+	// fsync, while every other write waits): the checkpointer does, in
+	// the background. The writer's own automatic checkpoint stays as a
+	// backstop, far above what the checkpointer lets the WAL grow to.
+	writerPragmas := []string{"synchronous(NORMAL)", fmt.Sprintf("wal_autocheckpoint(%d)", backstopCheckpointPages)}
+	w, err := sql.Open("sqlite", dsn(abs, slices.Concat(common, writerPragmas), "_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
 	}
@@ -116,8 +123,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetConnMaxLifetime(0)
 	r.SetConnMaxIdleTime(0)
 
+	ck, err := sql.Open("sqlite", dsn(abs, slices.Concat(common, []string{"synchronous(NORMAL)"})))
+	if err != nil {
+		_ = r.Close()
+		_ = w.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetMaxIdleConns(1)
+	ck.SetConnMaxLifetime(0)
+	ck.SetConnMaxIdleTime(0)
+
 	s := &Store{
 		path:  abs,
+		ck:    newCheckpointer(ck, checkpointInterval),
 		w:     w,
 		r:     r,
 		wc:    newStmtCache(w),
@@ -277,9 +296,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close releases the prepared statements and connections.
 func (s *Store) Close() error {
+	ckErr := s.ck.close()
 	s.wc.close()
 	s.rc.close()
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(ckErr, s.r.Close(), s.w.Close())
 }
 
 // Transactional is true: InTx is atomic.
