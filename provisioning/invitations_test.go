@@ -452,7 +452,7 @@ func TestExternalSSOInvitation(t *testing.T) {
 
 func TestCheckNewPassword(t *testing.T) {
 	m := repository.Member{UserName: "jane.doe@acme.example", DisplayName: "Jane Doe",
-		Name: repository.Name{GivenName: "Jane", FamilyName: "Doe", Formatted: "Jane Doe"},
+		Name:   repository.Name{GivenName: "Jane", FamilyName: "Doe", Formatted: "Jane Doe"},
 		Emails: []repository.Email{{Value: "jane.doe@acme.example"}}}
 	cases := []struct {
 		password string
@@ -705,4 +705,34 @@ func TestImportMembers(t *testing.T) {
 	if err != nil || again.Rows[0].Code != CodeConflict || !strings.Contains(again.Rows[0].Message, "lead@acme.example") {
 		t.Errorf("re-import: %+v, %v", again.Rows, err)
 	}
+}
+
+// TestInvitationsWithoutTransactions runs the invitation life cycle on a
+// store without transactions (a standalone MongoDB): each step commits
+// on its own, and the compare-and-swap on the invitation keeps a link
+// single use.
+func TestInvitationsWithoutTransactions(t *testing.T) {
+	e := newLinkEnv(t, 1, repository.SeatExhaustionQueue)
+	e.s = New(plainStore{e.store}, WithClock(e.clock.Now), WithBaseURL("https://roster.example.com"))
+	a := e.invite("a@acme.example", RoleAgent)
+	b := e.invite("b@acme.example", RoleAgent)
+	tokA := linkRE.FindStringSubmatch(e.emails()[0].Text)[1]
+	if _, err := e.s.AcceptInvitation(e.ctx, tokA, goodPassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, ignore(e.s.AcceptInvitation(e.ctx, tokA, goodPassword, "")), CodeInvitationGone)
+	if err := e.s.DeleteMember(e.ctx, e.owner, e.id, a.Member.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.member(b.Member.ID).SeatStatus; got != repository.SeatAssigned {
+		t.Errorf("b after a left = %s", got)
+	}
+	if err := e.s.RevokeInvitation(e.ctx, e.owner, e.id, b.Invitation.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := e.store.SeatsInUse(e.ctx, e.id); n != 0 {
+		t.Errorf("%d seats held after revoke", n)
+	}
+	// A refused invitation leaves nothing behind.
+	wantCode(t, ignore(e.s.Invite(e.ctx, e.owner, e.person("olive@acme.example"))), CodeConflict)
 }

@@ -59,6 +59,9 @@ func (p population) person(i int) person {
 	}
 }
 
+// employeeNumber is the enterprise employeeNumber of p.
+func (p person) employeeNumber() string { return fmt.Sprintf("E%07d", p.index) }
+
 // hashString is FNV-1a; it only makes object ids differ between prefixes.
 func hashString(s string) uint32 {
 	h := uint32(2166136261)
@@ -113,7 +116,7 @@ func entraUserBody(p person) ([]byte, error) {
 		Meta:        map[string]any{"resourceType": "User"},
 		Name:        scimName{Formatted: display, FamilyName: p.familyName, GivenName: p.givenName},
 		Enterprise: enterpriseUser{
-			EmployeeNumber: fmt.Sprintf("E%07d", p.index),
+			EmployeeNumber: p.employeeNumber(),
 			Department:     p.department,
 		},
 	})

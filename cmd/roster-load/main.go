@@ -50,6 +50,9 @@ type config struct {
 	RequestTimeout time.Duration
 	Progress       time.Duration
 	AllowRemote    bool
+	SeedStore      string
+	AccountID      string
+	SeedBatch      int
 }
 
 var scenarios = map[string]bool{"sync": true, "groups": true, "lookup": true, "seed": true, "all": true}
@@ -80,6 +83,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", 30*time.Second, "limit per request")
 	fs.DurationVar(&c.Progress, "progress", 5*time.Second, "progress line interval on stderr (0: off)")
 	fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a --url whose host is not a loopback address")
+	fs.StringVar(&c.SeedStore, "seed-store", "", "instead of a load run: create the population directly in this store, sqlite:PATH (needs --account-id)")
+	fs.StringVar(&c.AccountID, "account-id", "", "seed-store: the account to create the users in")
+	fs.IntVar(&c.SeedBatch, "seed-batch", 1000, "seed-store: users per transaction")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -90,6 +96,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 }
 
 func (c config) validate() error {
+	if c.SeedStore != "" {
+		return c.validateSeedStore()
+	}
 	u, err := url.Parse(c.URL)
 	switch {
 	case c.URL == "":
@@ -120,6 +129,27 @@ func (c config) validate() error {
 	return nil
 }
 
+// validateSeedStore checks the flags of a --seed-store run, which talks
+// to no server.
+func (c config) validateSeedStore() error {
+	_, err := seedStorePath(c.SeedStore)
+	switch {
+	case err != nil:
+		return err
+	case c.AccountID == "":
+		return errors.New("--seed-store needs --account-id (the id \"roster account create --output json\" prints)")
+	case c.Users < 1:
+		return errors.New("--users must be at least 1")
+	case c.Start < 0:
+		return errors.New("--start must not be negative")
+	case c.SeedBatch < 1:
+		return errors.New("--seed-batch must be at least 1")
+	case c.Timeout <= 0:
+		return errors.New("--timeout must be positive")
+	}
+	return nil
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
@@ -140,7 +170,11 @@ func main() {
 	gin.SetMode(gin.ReleaseMode)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
+	runner := run
+	if cfg.SeedStore != "" {
+		runner = runSeedStore
+	}
+	if err := runner(ctx, cfg, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "roster-load:", err)
 		os.Exit(1)
 	}

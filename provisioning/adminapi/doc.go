@@ -4,10 +4,14 @@
 //	api, err := adminapi.New(svc, adminapi.Options{Logger: logger})
 //	api.Mount(engine.Group("/api/v1"))
 //
-// It covers members (list with SCIM filters, create, merge-patch,
-// deactivate, reactivate, delete, effective permissions, reports), roles,
+// It covers members (list with SCIM filters, create — with a temporary
+// password or an activation email —, bulk import from CSV or JSON,
+// merge-patch, deactivate, reactivate, delete, effective permissions,
+// reports), invitations (invite, list, resend, fresh link, revoke), roles,
 // the permission catalogue, groups and their role mappings, seats,
-// ownership transfer, personal API tokens, SCIM tokens and the audit log.
+// ownership transfer, account deletion (owner only, confirmed with an
+// emailed code), personal API tokens, SCIM tokens and the audit log. The
+// pages invitation links open are package provisioning/invitepage.
 // GET /api/v1/openapi.json (public) describes every route; the document is
 // built from the route table and the request and response types, and a
 // test checks it against gin's routes.
@@ -30,15 +34,19 @@
 // maps provisioning's codes to statuses:
 //
 //	invalid_value, invalid_query, invalid_json,
-//	unknown_field, invalid_type, read_only        400
+//	unknown_field, invalid_type, read_only,
+//	invalid_code                                  400
 //	unauthenticated                               401 + WWW-Authenticate
-//	forbidden, owner_protected, owner_only        403
+//	forbidden, owner_protected, owner_only,
+//	sso_required                                  403
 //	not_found                                     404
 //	conflict, seat_limit_reached, seats_in_use,
 //	managed_by_idp                                409
+//	invitation_gone                               410
 //	version_mismatch                              412
 //	payload_too_large                             413
 //	unsupported_media_type                        415
+//	rate_limited, too_many_attempts               429
 //	internal_error                                500 (details only in the log)
 //	unavailable                                   503
 //
