@@ -225,7 +225,10 @@ type AuditLog interface {
 // Outbox keeps emails until they are sent.
 type Outbox interface {
 	// EnqueueEmail stores m; an ID already enqueued is ignored (the ID is
-	// the idempotency key), so a retried change sends one email.
+	// the idempotency key), so a retried change sends one email. Callers
+	// make IDs unique across the deployment (they embed a record id): the
+	// MongoDB store keys messages by ID alone, the SQLite store by account
+	// and ID.
 	EnqueueEmail(ctx context.Context, m OutboxMessage) error
 	// ClaimEmails leases up to limit messages due at now and not sent to
 	// the caller until leaseUntil; a message is leased to one caller at a
