@@ -47,13 +47,9 @@ func runAccountCreate(ctx context.Context, c cli, args []string) (err error) {
 	case *output != "text" && *output != "json":
 		return &usageError{fmt.Sprintf("account create: --output %q is not one of text, json", *output)}
 	}
-	cfg, err := flags.Resolve(c.lookupEnv)
+	cfg, storeURL, err := resolveConfig(c, flags)
 	if err != nil {
 		return err
-	}
-	storeURL, err := cfg.StoreURL()
-	if err != nil {
-		return fmt.Errorf("config: store: %w", err)
 	}
 	store, err := openStore(ctx, storeURL)
 	if err != nil {

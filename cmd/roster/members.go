@@ -41,13 +41,9 @@ func runMembersImport(ctx context.Context, c cli, args []string) (err error) {
 	case *output != "text" && *output != "json":
 		return &usageError{fmt.Sprintf("members import: --output %q is not one of text, json", *output)}
 	}
-	cfg, err := flags.Resolve(c.lookupEnv)
+	cfg, storeURL, err := resolveConfig(c, flags)
 	if err != nil {
 		return err
-	}
-	storeURL, err := cfg.StoreURL()
-	if err != nil {
-		return fmt.Errorf("config: store: %w", err)
 	}
 
 	f, err := os.Open(file)

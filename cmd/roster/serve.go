@@ -31,13 +31,9 @@ func runServe(ctx context.Context, c cli, args []string) (err error) {
 	if err := parseFlags(c, fs, args, "roster serve [flags]"); err != nil {
 		return err
 	}
-	cfg, err := flags.Resolve(c.lookupEnv)
+	cfg, storeURL, err := resolveConfig(c, flags)
 	if err != nil {
 		return err
-	}
-	storeURL, err := cfg.StoreURL()
-	if err != nil {
-		return fmt.Errorf("config: store: %w", err)
 	}
 	logger := newLogger(cfg.Log, c.stderr)
 

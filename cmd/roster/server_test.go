@@ -139,7 +139,7 @@ func TestErrorsAreJSON(t *testing.T) {
 	}{
 		{http.MethodGet, "/nope", http.StatusNotFound, "not_found"},
 		{http.MethodGet, "/sso/login", http.StatusNotFound, "not_found"}, // not mounted yet
-		{http.MethodGet, "/healthz/", http.StatusNotFound, "not_found"}, // no HTML redirect
+		{http.MethodGet, "/healthz/", http.StatusNotFound, "not_found"},  // no HTML redirect
 		{http.MethodPost, "/healthz", http.StatusMethodNotAllowed, "method_not_allowed"},
 		{http.MethodDelete, "/readyz", http.StatusMethodNotAllowed, "method_not_allowed"},
 	}

@@ -45,3 +45,17 @@ func openStore(ctx context.Context, u config.StoreURL) (repository.Store, error)
 	}
 	return nil, fmt.Errorf("open store: unknown store kind %q", u.Kind)
 }
+
+// resolveConfig resolves a command's configuration (defaults, file,
+// environment, flags) and parses its store URL.
+func resolveConfig(c cli, flags *config.Flags) (config.Config, config.StoreURL, error) {
+	cfg, err := flags.Resolve(c.lookupEnv)
+	if err != nil {
+		return config.Config{}, config.StoreURL{}, err
+	}
+	storeURL, err := cfg.StoreURL()
+	if err != nil {
+		return config.Config{}, config.StoreURL{}, fmt.Errorf("config: store: %w", err)
+	}
+	return cfg, storeURL, nil
+}
