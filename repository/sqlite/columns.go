@@ -43,25 +43,32 @@ type table[T any] struct {
 	fixed map[string]bool
 }
 
-// insertSQL returns "INSERT INTO t (...) VALUES (?...)".
-func (t *table[T]) insertSQL() string {
-	names := make([]string, len(t.cols))
-	marks := make([]string, len(t.cols))
-	for i, c := range t.cols {
-		names[i] = c.name
-		marks[i] = "?"
+// insertSQL returns "INSERT INTO t (...) VALUES (?...)" over the columns
+// and then the extra ones (columns kept by the store itself, not mapped
+// to the record); args gives the values of the mapped columns.
+func (t *table[T]) insertSQL(extra ...string) string {
+	names := make([]string, 0, len(t.cols)+len(extra))
+	for _, c := range t.cols {
+		names = append(names, c.name)
 	}
-	return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", t.name, strings.Join(names, ", "), strings.Join(marks, ", "))
+	names = append(names, extra...)
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(names)), ", ")
+	return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", t.name, strings.Join(names, ", "), marks)
 }
 
 // updateSQL returns "UPDATE t SET c = ?, ... WHERE <where>" over the
-// columns that are not fixed; updateArgs gives the values in that order.
-func (t *table[T]) updateSQL(where string) string {
+// columns that are not fixed, then the extra ones; updateArgs gives the
+// values of the mapped columns in that order (the extra values and the
+// where arguments follow them).
+func (t *table[T]) updateSQL(where string, extra ...string) string {
 	var sets []string
 	for _, c := range t.cols {
 		if !t.fixed[c.name] {
 			sets = append(sets, c.name+" = ?")
 		}
+	}
+	for _, name := range extra {
+		sets = append(sets, name+" = ?")
 	}
 	return fmt.Sprintf("UPDATE %s SET %s WHERE %s", t.name, strings.Join(sets, ", "), where)
 }

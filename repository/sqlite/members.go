@@ -86,8 +86,10 @@ func sideColumn(k int, a string) string {
 	for _, c := range t.read {
 		parts = append(parts, packedArgs(c))
 	}
-	return fmt.Sprintf("coalesce((SELECT group_concat(concat(%s), '') FROM %s x WHERE x.account_id = %s.account_id AND x.member_pk = %s.pk), '')",
-		strings.Join(parts, ", "), t.name, a, a)
+	// The subquery runs only when the member's side_mask says the table
+	// holds rows of it.
+	return fmt.Sprintf("CASE WHEN %[4]s.side_mask & %[1]d THEN coalesce((SELECT group_concat(concat(%[2]s), '') FROM %[3]s x WHERE x.account_id = %[4]s.account_id AND x.member_pk = %[4]s.pk), '') ELSE '' END",
+		1<<k, strings.Join(parts, ", "), t.name, a)
 }
 
 // sideColumns is the select list of every attribute's sideColumn.
@@ -139,12 +141,12 @@ func decodeSide(k int, enc string, m *repository.Member) error {
 }
 
 var (
-	qInsertMember      = memberTable.insertSQL()
+	qInsertMember      = memberTable.insertSQL("side_mask")
 	qMemberCols        = "m.pk, " + memberTable.selectList("m")
 	qMemberColsSides   = memberColumns("m")
 	qGetMember         = "SELECT " + qMemberColsSides + " FROM members m WHERE m.account_id = ? AND m.id = ?"
 	qGetMemberByName   = "SELECT " + qMemberColsSides + " FROM members m WHERE m.account_id = ? AND m.user_name_lc = ?"
-	qUpdateMember      = memberTable.updateSQL("account_id = ? AND pk = ? AND version = ?")
+	qUpdateMember      = memberTable.updateSQL("account_id = ? AND pk = ? AND version = ?", "side_mask")
 	qMemberPK          = "SELECT pk FROM members WHERE account_id = ? AND id = ?"
 	qDeleteMember      = "DELETE FROM members WHERE pk = ?"
 	qCountMember       = "UPDATE accounts SET member_count = member_count + ? WHERE id = ?"
@@ -207,7 +209,7 @@ func (s *Store) CreateMember(ctx context.Context, m repository.Member) (reposito
 	m.Version, m.CreatedAt, m.UpdatedAt = 1, now, now
 	m = normalizeMember(m)
 	err := s.write(ctx, func(h handle) error {
-		pk, err := lastID(h.exec(ctx, qInsertMember, memberTable.args(&m)...))
+		pk, err := lastID(h.exec(ctx, qInsertMember, append(memberTable.args(&m), sideMask(&m))...))
 		if err != nil {
 			return err
 		}
@@ -276,6 +278,41 @@ func validUTF8(rows [][]any) bool {
 		}
 	}
 	return true
+}
+
+// sideMask is the members.side_mask of m: bit k set when attribute k has
+// side rows.
+func sideMask(m *repository.Member) int64 {
+	var mask int64
+	for k := range sideCount {
+		if sideLen(k, m) > 0 {
+			mask |= 1 << k
+		}
+	}
+	return mask
+}
+
+// sideLen is the number of side rows of attribute k.
+func sideLen(k int, m *repository.Member) int {
+	switch k {
+	case sideEmails:
+		return len(m.Emails)
+	case sidePhones:
+		return len(m.PhoneNumbers)
+	case sideAddresses:
+		return len(m.Addresses)
+	case sideRoles:
+		return len(m.Roles)
+	case sideOptionalPermissions:
+		return len(m.OptionalPermissions)
+	case sideExpertise:
+		return len(m.Profile.Expertise)
+	case sideChannels:
+		return len(m.Profile.Channels)
+	case sideManaged:
+		return len(m.ManagedAttributes)
+	}
+	return 0
 }
 
 // sideEqual reports whether attribute k of a and b is the same.
@@ -409,7 +446,7 @@ func (s *Store) UpdateMember(ctx context.Context, accountID, id string, fn func(
 		next = normalizeMember(next)
 		won := false
 		err = s.write(ctx, func(h handle) error {
-			n, err := affected(h.exec(ctx, qUpdateMember, memberTable.updateArgs(&next, accountID, old.pk, old.m.Version)...))
+			n, err := affected(h.exec(ctx, qUpdateMember, memberTable.updateArgs(&next, sideMask(&next), accountID, old.pk, old.m.Version)...))
 			if err != nil || n == 0 {
 				return err
 			}

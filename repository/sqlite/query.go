@@ -531,7 +531,9 @@ func (spec *listSpec) plan(accountID string, q repository.Query) (listPlan, erro
 		sb.WriteString(" LIMIT ? OFFSET ?")
 	case p.unique:
 		// At most one row: nothing to sort or page through first.
-		sb.WriteString("SELECT " + spec.outer)
+		sb.Grow(len(spec.outer) + c.sb.Len() + 100)
+		sb.WriteString("SELECT ")
+		sb.WriteString(spec.outer)
 		if p.sorted {
 			sb.WriteString(", " + keyCol)
 		}
@@ -546,7 +548,8 @@ func (spec *listSpec) plan(accountID string, q repository.Query) (listPlan, erro
 		order(&inner, keyCol, idCol)
 		inner.WriteString(" LIMIT ? OFFSET ?")
 		sb.Grow(len(spec.outer) + inner.Len() + 200)
-		sb.WriteString("SELECT " + spec.outer)
+		sb.WriteString("SELECT ")
+		sb.WriteString(spec.outer)
 		if p.sorted {
 			sb.WriteString(", page.sort_key")
 		}

@@ -101,3 +101,70 @@ func TestDecodeSide(t *testing.T) {
 		}
 	}
 }
+
+// TestSideMaskFollowsTheAttributes: a read looks only into the side
+// tables the member's side_mask names, so the mask must follow every
+// change; rows written before the mask existed (-1) read everything.
+func TestSideMaskFollowsTheAttributes(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, repository.Account{Name: "mask"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.CreateMember(ctx, repository.Member{AccountID: a.ID, UserName: "mask@x.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []func(x *repository.Member){
+		func(x *repository.Member) {
+			x.PhoneNumbers = []repository.PhoneNumber{{Value: "+1 555"}}
+			x.Profile.Expertise = []string{"billing"}
+		},
+		func(x *repository.Member) { x.Emails = []repository.Email{{Value: "mask@x.example"}} },
+		func(x *repository.Member) { x.PhoneNumbers, x.Profile.Channels = nil, []string{"chat"} },
+		func(x *repository.Member) {
+			x.Emails, x.Profile.Expertise, x.Profile.Channels = nil, nil, nil
+			x.Addresses = []repository.Address{{Country: "NZ"}}
+		},
+	}
+	for i, step := range steps {
+		want, err := s.UpdateMember(ctx, a.ID, m.ID, func(x repository.Member) (repository.Member, error) {
+			step(&x)
+			return x, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetMember(ctx, a.ID, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("step %d: read back\n%+v\nwant\n%+v", i, got, want)
+		}
+		var mask int64
+		if err := s.r.QueryRow("SELECT side_mask FROM members WHERE id = ?", m.ID).Scan(&mask); err != nil {
+			t.Fatal(err)
+		}
+		if mask != sideMask(&want) {
+			t.Errorf("step %d: side_mask %b, want %b", i, mask, sideMask(&want))
+		}
+	}
+	// A row from before the column: every side table is looked into.
+	want, err := s.GetMember(ctx, a.ID, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec("UPDATE members SET side_mask = -1 WHERE id = ?", m.ID); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.ListMembers(ctx, a.ID, repository.Query{
+		Filter: repository.Compare{Field: repository.MemberUserName, Op: repository.OpEq, Value: "mask@x.example"}, Count: 10})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("list: %+v, %v", page, err)
+	}
+	if !reflect.DeepEqual(page.Items[0], want) {
+		t.Errorf("with side_mask -1 read\n%+v\nwant\n%+v", page.Items[0], want)
+	}
+}

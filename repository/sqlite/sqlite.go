@@ -8,9 +8,19 @@
 // goroutines. Readers use WAL snapshots and never block the writer.
 //
 // Each Store keeps two connection pools on the file: a writer pool of
-// exactly one connection, and a pool of read-only connections. A
+// exactly one connection, and a pool of read-only connections; a third
+// connection checkpoints the WAL in the background (checkpoint.go). A
 // transaction started by InTx travels in the context; every method called
-// with that context joins it.
+// with that context joins it. Write transactions of concurrent callers
+// are committed together, each in its own savepoint (batch.go).
+//
+// What a request costs is mostly statements and commits, so the hot paths
+// keep both few: a member and all its multi-valued attributes are read by
+// one statement (the row packed into one column, see packedSelect), an eq
+// on a unique attribute answers page and total with one statement and no
+// read transaction, roles are served from memory while the account's
+// roles_version is unchanged (rolecache.go), and statements a transaction
+// had to prepare are prepared on the pool afterwards.
 package sqlite
 
 import (
@@ -64,6 +74,8 @@ type Store struct {
 	rc   *stmtCache
 	// roles keeps accounts' roles while their roles_version is unchanged.
 	roles *roleCache
+	// batch runs write transactions, committing concurrent ones together.
+	batch *batcher
 	now   func() time.Time
 }
 
@@ -144,6 +156,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		roles: newRoleCache(),
 		now:   func() time.Time { return time.Now().UTC() },
 	}
+	s.batch = newBatcher(s)
 	// A transaction finds its statements prepared only in the pool's cache:
 	// preparing on the pool would need a second connection while the
 	// transaction holds one (the only one, for the writer). So prepare the
@@ -337,6 +350,9 @@ type txState struct {
 	// rolesWritten is set by a write to roles: ListRoles in this
 	// transaction then bypasses the role cache.
 	rolesWritten atomic.Bool
+	// detached: the transaction is shared by several callers (see
+	// batch.go), so its statements ignore their caller's cancellation.
+	detached bool
 }
 
 // txFrom returns the transaction of this store carried by ctx, if any.
@@ -353,7 +369,7 @@ func (s *Store) write(ctx context.Context, fn func(h handle) error) error {
 	if st := s.txFrom(ctx); st != nil {
 		return fn(handle{tx: st})
 	}
-	return s.begin(ctx, s.w, s.wc, fn)
+	return s.batch.run(ctx, fn)
 }
 
 // read runs fn in the context's transaction, or in a read transaction on a
@@ -376,16 +392,7 @@ func (s *Store) begin(ctx context.Context, db *sql.DB, cache *stmtCache, fn func
 		if !done {
 			_ = tx.Rollback()
 		}
-		// The connection is free again: prepare on the pool what this
-		// transaction had to prepare for itself (a dynamic filter run
-		// inside a write, such as provisioning's pending-manager lookup),
-		// so the next transaction finds it ready instead of parsing it.
-		st.mu.Lock()
-		missed := st.missed
-		st.mu.Unlock()
-		for _, q := range missed {
-			_, _ = cache.prepare(ctx, q)
-		}
+		s.promote(st)
 	}()
 	if err := fn(handle{tx: st}); err != nil {
 		return err
@@ -395,6 +402,21 @@ func (s *Store) begin(ctx context.Context, db *sql.DB, cache *stmtCache, fn func
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// promote prepares on its pool, once the transaction st has ended and
+// its connection is free again, what st had to prepare for itself (a
+// dynamic filter run inside a write, such as provisioning's
+// pending-manager lookup), so the next transaction finds it ready
+// instead of parsing it again.
+func (s *Store) promote(st *txState) {
+	st.mu.Lock()
+	missed := st.missed
+	st.missed = nil
+	st.mu.Unlock()
+	for _, q := range missed {
+		_, _ = st.cache.prepare(context.Background(), q)
+	}
 }
 
 // warm prepares statements on the reader pool before a read transaction
@@ -440,6 +462,7 @@ func (h handle) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 		return h.pool.prepare(ctx, query)
 	}
 	t := h.tx
+	ctx = h.stmtContext(ctx)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if st := t.stmts[query]; st != nil {
@@ -465,7 +488,17 @@ func (h handle) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// stmtContext is the context a statement of h runs with: in a shared
+// write transaction, one its caller's cancellation does not interrupt.
+func (h handle) stmtContext(ctx context.Context) context.Context {
+	if h.tx != nil && h.tx.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 func (h handle) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = h.stmtContext(ctx)
 	st, err := h.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -477,6 +510,7 @@ func (h handle) exec(ctx context.Context, query string, args ...any) (sql.Result
 }
 
 func (h handle) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = h.stmtContext(ctx)
 	st, err := h.stmt(ctx, query)
 	if err != nil {
 		return nil, err

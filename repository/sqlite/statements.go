@@ -36,6 +36,7 @@ var writeQueries = func() []string {
 		qUseOnce, qDeleteExpiredReplays,
 		qInsertAudit,
 		qEnqueueEmail, qClaimEmails, qMarkEmailSent, qMarkEmailFailed,
+		qSavepoint, qRollbackToSavepoint, qReleaseSavepoint,
 	}
 	qs = append(qs, qDeleteAccountRows...)
 	qs = append(qs, qInsertSide[:]...)
