@@ -308,6 +308,9 @@ type Session struct {
 	Hash         string // hash of the cookie secret, unique
 	ConnectionID string // SSO connection used, empty for password logins
 	AgentSeat    bool   // holds a concurrent-seat lease
+	// NoSeatReason says why a session of an agent was issued without the
+	// agent capability (every concurrent seat taken); empty otherwise.
+	NoSeatReason string
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
 	LastSeenAt   time.Time
@@ -334,6 +337,29 @@ type SSOConnection struct {
 	// encrypted by the sso package before they reach the store.
 	Config []byte
 	Meta
+}
+
+// IdentityLink ties a subject asserted by one SSO connection to a member.
+// (ConnectionID, Subject) is unique: one IdP identity reaches one member.
+type IdentityLink struct {
+	AccountID    string
+	ConnectionID string
+	Subject      string // SAML NameID or OIDC "sub", as the IdP sent it
+	MemberID     string
+	CreatedAt    time.Time
+}
+
+// SigningKey is a deployment-wide key that signs access tokens. Every
+// instance signs with the newest key not retired and publishes every key
+// not expired in the JWKS.
+type SigningKey struct {
+	ID         string // the JWS "kid"
+	Algorithm  string // "ES256"
+	PrivateKey []byte // PKCS#8, sealed (encrypted) by the sso package
+	PublicKey  []byte // PKIX DER
+	CreatedAt  time.Time
+	RetiresAt  time.Time // no longer signs after this
+	ExpiresAt  time.Time // no longer published after this
 }
 
 // Audit actor kinds.

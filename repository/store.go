@@ -26,6 +26,10 @@ type Store interface {
 	SessionStore
 	SSOConnectionStore
 	ReplayCache
+	OneTimeStore
+	IdentityLinkStore
+	SigningKeyStore
+	ThrottleStore
 	AuditLog
 	Outbox
 
@@ -201,6 +205,60 @@ type ReplayCache interface {
 	UseOnce(ctx context.Context, key string, expiresAt time.Time) error
 	// DeleteExpiredReplays removes keys expired before now.
 	DeleteExpiredReplays(ctx context.Context, now time.Time) (int, error)
+}
+
+// OneTimeStore keeps short-lived values that are taken exactly once: a
+// SAML AuthnRequest id with its return path, an OIDC login's state with its
+// PKCE verifier and nonce. Shared by every instance on the store.
+type OneTimeStore interface {
+	// PutOneTime stores value under key until expiresAt; a key already
+	// stored is a *ConflictError on "key".
+	PutOneTime(ctx context.Context, key string, value []byte, expiresAt time.Time) error
+	// TakeOneTime returns the value and removes it. A key never stored,
+	// already taken or expired at now is ErrNotFound. Of concurrent callers
+	// taking one key, exactly one gets the value.
+	TakeOneTime(ctx context.Context, key string, now time.Time) ([]byte, error)
+	// DeleteExpiredOneTime removes values expired before now.
+	DeleteExpiredOneTime(ctx context.Context, now time.Time) (int, error)
+}
+
+// IdentityLinkStore keeps the links from SSO identities to members.
+// DeleteMember removes a member's links; DeleteSSOConnection removes the
+// connection's.
+type IdentityLinkStore interface {
+	// CreateIdentityLink stores l; a (connection, subject) already linked
+	// is a *ConflictError on "subject".
+	CreateIdentityLink(ctx context.Context, l IdentityLink) (IdentityLink, error)
+	// GetIdentityLink finds the link of (connection, subject) in the account.
+	GetIdentityLink(ctx context.Context, accountID, connectionID, subject string) (IdentityLink, error)
+	// ListMemberIdentityLinks lists a member's links.
+	ListMemberIdentityLinks(ctx context.Context, accountID, memberID string) ([]IdentityLink, error)
+	DeleteIdentityLink(ctx context.Context, accountID, connectionID, subject string) error
+}
+
+// SigningKeyStore keeps the deployment's access-token signing keys.
+type SigningKeyStore interface {
+	// CreateSigningKey stores k; an ID already stored is a *ConflictError
+	// on "id".
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	// ListSigningKeys returns the keys not expired at now, newest first.
+	ListSigningKeys(ctx context.Context, now time.Time) ([]SigningKey, error)
+	// DeleteExpiredSigningKeys removes keys expired before now.
+	DeleteExpiredSigningKeys(ctx context.Context, now time.Time) (int, error)
+}
+
+// ThrottleStore counts failed attempts per key (an account and email, an
+// IP address) across every instance, for login backoff.
+type ThrottleStore interface {
+	// RecordFailure counts one failure of key at at. Failures older than
+	// window before at are forgotten first. It returns the count within
+	// the window, this one included.
+	RecordFailure(ctx context.Context, key string, at time.Time, window time.Duration) (int, error)
+	// Failures returns the count of key's failures within window before
+	// now and the time of the latest (zero count and time when none).
+	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, time.Time, error)
+	// ClearFailures forgets key's failures (after a successful login).
+	ClearFailures(ctx context.Context, key string) error
 }
 
 // AuditQuery selects audit events; empty fields do not filter.
