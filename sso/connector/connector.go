@@ -61,6 +61,13 @@ type SAML struct {
 	IdPMetadataURL      string    `json:"idpMetadataUrl,omitempty"`
 	MetadataRefreshedAt time.Time `json:"metadataRefreshedAt,omitzero"`
 
+	// SPPrivateKey (PKCS#8 DER, sealed with purpose "saml-sp-key", base64)
+	// and SPCertificate (PEM) are the connection's own SP key pair: it
+	// signs AuthnRequests and decrypts encrypted assertions. The
+	// connections service makes them when the connection is created.
+	SPPrivateKey  string `json:"spPrivateKey,omitempty"`
+	SPCertificate string `json:"spCertificate,omitempty"`
+
 	// AllowIdPInitiated accepts responses no AuthnRequest of ours asked
 	// for. Off by default: they cannot be bound to a browser.
 	AllowIdPInitiated bool `json:"allowIdpInitiated,omitempty"`
