@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Default values of the keys that have one.
@@ -68,10 +69,57 @@ type Config struct {
 	Mail Mail
 	// SMTP configures the SMTP server used when Mail.Transport is smtp.
 	SMTP SMTP
+	// Metrics configures the Prometheus endpoint (config/metrics.go).
+	Metrics Metrics
+	// SSO configures the SSO bridge: platform sessions and logins.
+	SSO SSO
 
 	// Later sections (SSO signing keys, metrics, trusted proxies, …)
 	// are added here as their features land; each one gets its YAML key,
 	// ROSTER_* variable and flag in keys.go and a line in README.md.
+}
+
+// DefaultSessionTTL is how long a platform session lives.
+const DefaultSessionTTL = "12h"
+
+// SSO configures the SSO bridge.
+type SSO struct {
+	// SecretKey is the deployment's secret key, 32 bytes in base64: it
+	// seals OIDC client secrets, SAML SP keys and access-token signing keys,
+	// and keys the CSRF tokens of sessions. Every instance must share it.
+	// Empty with the embedded store: one is generated into the data
+	// directory (secret.key) at the first start. Required with MongoDB.
+	// A secret: never log it.
+	SecretKey string
+	// SessionTTL is how long a platform session lives, as a Go duration
+	// ("12h"); empty means DefaultSessionTTL. An IdP may end it sooner.
+	SessionTTL string
+	// ReturnPaths is a comma-separated list of path prefixes of Roster's
+	// own origin a login may return to; empty means the built-in list
+	// (/app, /auth/session, /invite/).
+	ReturnPaths string
+}
+
+// SessionTTLDuration returns SessionTTL parsed (validated by Resolve),
+// DefaultSessionTTL when empty.
+func (s SSO) SessionTTLDuration() time.Duration {
+	v := strings.TrimSpace(s.SessionTTL)
+	if v == "" {
+		v = DefaultSessionTTL
+	}
+	d, _ := time.ParseDuration(v)
+	return d
+}
+
+// ReturnPathList returns ReturnPaths split, or nil when empty.
+func (s SSO) ReturnPathList() []string {
+	var out []string
+	for _, p := range strings.Split(s.ReturnPaths, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // SCIM configures the SCIM 2.0 endpoint.
@@ -131,12 +179,13 @@ type Log struct {
 // BaseURL is empty: Resolve derives it from Listen.
 func Defaults() Config {
 	return Config{
-		Listen: DefaultListen,
-		Store:  DefaultStore,
-		Log:    Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
-		SCIM:   SCIM{RateLimit: DefaultSCIMRateLimit},
-		Mail:   Mail{Transport: DefaultMailTransport, From: DefaultMailFrom},
-		SMTP:   SMTP{Port: DefaultSMTPPort, TLS: DefaultSMTPTLS},
+		Listen:  DefaultListen,
+		Store:   DefaultStore,
+		Log:     Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		SCIM:    SCIM{RateLimit: DefaultSCIMRateLimit},
+		Mail:    Mail{Transport: DefaultMailTransport, From: DefaultMailFrom},
+		SMTP:    SMTP{Port: DefaultSMTPPort, TLS: DefaultSMTPTLS},
+		Metrics: Metrics{PerAccount: "false"},
 	}
 }
 

@@ -41,6 +41,7 @@ func TestLoadDefaults(t *testing.T) {
 		SCIM:    SCIM{RateLimit: "200"},
 		Mail:    Mail{Transport: "log", From: "Roster <no-reply@localhost>"},
 		SMTP:    SMTP{Port: "587", TLS: "starttls"},
+		Metrics: Metrics{PerAccount: "false"},
 	}
 	if cfg != want {
 		t.Errorf("Load() = %+v, want %+v", cfg, want)
@@ -193,6 +194,9 @@ smtp:
 			}
 			if tc.want.SMTP == (SMTP{}) {
 				tc.want.SMTP = Defaults().SMTP
+			}
+			if tc.want.Metrics == (Metrics{}) {
+				tc.want.Metrics = Defaults().Metrics
 			}
 			if got != tc.want {
 				t.Errorf("Load() =\n %+v\nwant\n %+v", got, tc.want)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -114,19 +116,57 @@ func keys() []key {
 			field: func(c *Config) *string { return &c.SMTP.TLS },
 			file:  func(f *fileConfig) *string { return f.SMTP.TLS },
 		},
+		{
+			name: "sso.secret_key", env: "ROSTER_SSO_SECRET_KEY", flag: "sso-secret-key",
+			usage: "deployment secret `key` (32 bytes, base64) sealing SSO secrets and keying session CSRF tokens; generated into the data directory with the embedded store, required with MongoDB; prefer the environment variable or the file to a flag",
+			field: func(c *Config) *string { return &c.SSO.SecretKey },
+			file:  func(f *fileConfig) *string { return f.SSO.SecretKey },
+		},
+		{
+			name: "sso.session_ttl", env: "ROSTER_SSO_SESSION_TTL", flag: "sso-session-ttl",
+			usage: "how long a platform session lives, as a `duration` (default 12h)",
+			field: func(c *Config) *string { return &c.SSO.SessionTTL },
+			file:  func(f *fileConfig) *string { return f.SSO.SessionTTL },
+		},
+		{
+			name: "sso.return_paths", env: "ROSTER_SSO_RETURN_PATHS", flag: "sso-return-paths",
+			usage: "comma-separated path `prefixes` of Roster's origin a login may return to (default: /app,/auth/session,/invite/)",
+			field: func(c *Config) *string { return &c.SSO.ReturnPaths },
+			file:  func(f *fileConfig) *string { return f.SSO.ReturnPaths },
+		},
+		{
+			name: "metrics.listen", env: "ROSTER_METRICS_LISTEN", flag: "metrics-listen",
+			usage: "serve /metrics on its own listener at this `address` instead of the main one (default: the main listener)",
+			field: func(c *Config) *string { return &c.Metrics.Listen },
+			file:  func(f *fileConfig) *string { return f.Metrics.Listen },
+		},
+		{
+			name: "metrics.per_account", env: "ROSTER_METRICS_PER_ACCOUNT", flag: "metrics-per-account",
+			usage: "add per-account seat and member series (true or false; one series per account)",
+			field: func(c *Config) *string { return &c.Metrics.PerAccount },
+			file:  func(f *fileConfig) *string { return f.Metrics.PerAccount },
+		},
 	}
 }
 
 // fileConfig is the YAML file's shape. Pointers tell a key that is absent
 // (or null) from one set to the empty string.
 type fileConfig struct {
-	Listen  *string  `yaml:"listen"`
-	BaseURL *string  `yaml:"base_url"`
-	Store   *string  `yaml:"store"`
-	Log     fileLog  `yaml:"log"`
-	SCIM    fileSCIM `yaml:"scim"`
-	Mail    fileMail `yaml:"mail"`
-	SMTP    fileSMTP `yaml:"smtp"`
+	Listen  *string     `yaml:"listen"`
+	BaseURL *string     `yaml:"base_url"`
+	Store   *string     `yaml:"store"`
+	Log     fileLog     `yaml:"log"`
+	SCIM    fileSCIM    `yaml:"scim"`
+	Mail    fileMail    `yaml:"mail"`
+	SMTP    fileSMTP    `yaml:"smtp"`
+	SSO     fileSSO     `yaml:"sso"`
+	Metrics fileMetrics `yaml:"metrics"`
+}
+
+type fileSSO struct {
+	SecretKey   *string `yaml:"secret_key"`
+	SessionTTL  *string `yaml:"session_ttl"`
+	ReturnPaths *string `yaml:"return_paths"`
 }
 
 type fileMail struct {
@@ -273,7 +313,52 @@ func (c *Config) validate(source map[string]string) error {
 	if err := oneOf(c.Log.Format, "text", "json"); err != nil {
 		return fail("log.format", err)
 	}
+	if err := c.validateSSO(fail); err != nil {
+		return err
+	}
+	if err := c.validateMetrics(fail); err != nil {
+		return err
+	}
 	return c.validateMail(fail)
+}
+
+// validateSSO checks the sso section.
+func (c *Config) validateSSO(fail func(string, error) error) error {
+	c.SSO.SecretKey = strings.TrimSpace(c.SSO.SecretKey)
+	if c.SSO.SecretKey != "" {
+		if _, err := DecodeSecretKey(c.SSO.SecretKey); err != nil {
+			// The value is a secret: the message never repeats it.
+			return fail("sso.secret_key", err)
+		}
+	}
+	c.SSO.SessionTTL = strings.TrimSpace(c.SSO.SessionTTL)
+	if c.SSO.SessionTTL != "" {
+		d, err := time.ParseDuration(c.SSO.SessionTTL)
+		if err != nil || d < time.Minute || d > 30*24*time.Hour {
+			return fail("sso.session_ttl", fmt.Errorf("%q is not a duration from 1m to 720h (e.g. 12h)", c.SSO.SessionTTL))
+		}
+	}
+	for _, p := range c.SSO.ReturnPathList() {
+		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\?# ") {
+			return fail("sso.return_paths", fmt.Errorf("%q is not a path of Roster's origin like /app", p))
+		}
+	}
+	return nil
+}
+
+// DecodeSecretKey decodes a secret key written in base64 (standard or
+// URL alphabet, padded or not) and checks it is 32 bytes long.
+func DecodeSecretKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			if len(b) != 32 {
+				return nil, fmt.Errorf("the key is %d bytes long, not 32: make one with `openssl rand -base64 32`", len(b))
+			}
+			return b, nil
+		}
+	}
+	return nil, errors.New("the key is not base64: make one with `openssl rand -base64 32`")
 }
 
 // validateMail checks the mail and smtp sections. The SMTP keys are
@@ -353,6 +438,8 @@ func yamlError(err error) error {
 		m = strings.ReplaceAll(m, "config.fileLog", "the log mapping")
 		m = strings.ReplaceAll(m, "config.fileMail", "the mail mapping")
 		m = strings.ReplaceAll(m, "config.fileSMTP", "the smtp mapping")
+		m = strings.ReplaceAll(m, "config.fileSSO", "the sso mapping")
+		m = strings.ReplaceAll(m, "config.fileMetrics", "the metrics mapping")
 		msgs[i] = m
 	}
 	return errors.New(strings.Join(msgs, "; "))

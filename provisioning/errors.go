@@ -3,6 +3,7 @@ package provisioning
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/rosterhq/roster/repository"
 )
@@ -24,6 +25,12 @@ const (
 	CodeOwnerOnly        Code = "owner_only"
 	CodeManagedByIdP     Code = "managed_by_idp"
 	CodeForbidden        Code = "forbidden"
+	// CodeNotProvisioned means an SSO login proved who the person is, but
+	// the account has no member for them and may not create one.
+	CodeNotProvisioned Code = "not_provisioned"
+	// CodeMemberInactive means the member exists but is deactivated: it
+	// gets no session, whatever credential it brings.
+	CodeMemberInactive Code = "member_inactive"
 )
 
 // Error is a rule violation with a public message safe to show to the
@@ -33,6 +40,9 @@ type Error struct {
 	Message   string // public, human readable
 	Attribute string // the attribute at fault, when one is
 	Err       error  // private cause
+	// RetryAfter, when not zero, is how long the caller must wait before
+	// the same request can succeed (a locked-out login, CodeRateLimited).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -17,6 +17,8 @@ type Service struct {
 	// baseURL is Roster's public base URL, which invitation links start
 	// with (WithBaseURL).
 	baseURL string
+	// sessionTTL is how long a platform session lives (WithSessionTTL).
+	sessionTTL time.Duration
 }
 
 // Option configures a Service.

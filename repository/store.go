@@ -32,6 +32,7 @@ type Store interface {
 	ThrottleStore
 	AuditLog
 	Outbox
+	UsageStore
 
 	// InTx runs fn so that its writes through the ctx it is given commit
 	// together or not at all. Calls nested inside fn join the outer
@@ -179,8 +180,13 @@ type SessionStore interface {
 	RevokeSession(ctx context.Context, accountID, id string, at time.Time) error
 	// RevokeMemberSessions revokes every session of a member.
 	RevokeMemberSessions(ctx context.Context, accountID, memberID string, at time.Time) error
-	// DeleteExpiredSessions removes sessions expired before now.
-	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	// ListMemberSessions lists every session of the member, revoked and
+	// expired ones included, newest first.
+	ListMemberSessions(ctx context.Context, accountID, memberID string) ([]Session, error)
+	// DeleteExpiredSessions removes sessions expired before now and
+	// returns them, so that the caller can release what they held (a
+	// concurrent-seat lease).
+	DeleteExpiredSessions(ctx context.Context, now time.Time) ([]Session, error)
 }
 
 // SSOConnectionStore keeps SSO connections.
@@ -298,4 +304,36 @@ type Outbox interface {
 	MarkEmailFailed(ctx context.Context, accountID, id, reason string, next time.Time) error
 	// OutboxStats reports messages not sent and the oldest one's creation.
 	OutboxStats(ctx context.Context) (pending int, oldest time.Time, err error)
+}
+
+// Usage is what the deployment holds, for metrics: totals across every
+// account and, when asked for, one line per account.
+type Usage struct {
+	Accounts    int
+	Members     int
+	SeatsTotal  int // seats bought (sum of Seats.Total)
+	SeatsInUse  int // seats held
+	SeatsQueued int // members waiting for a seat (SeatQueued)
+	// ByAccount is filled only when UsageTotals is asked for it, ordered
+	// by account id.
+	ByAccount []AccountUsage
+}
+
+// AccountUsage is one account's line of Usage.
+type AccountUsage struct {
+	AccountID   string
+	Members     int
+	SeatsTotal  int
+	SeatsInUse  int
+	SeatsQueued int
+}
+
+// UsageStore reports deployment-wide usage. It is the one cross-account
+// read besides the ones by secret hash; callers (metrics) never show its
+// per-account lines to an account.
+type UsageStore interface {
+	// UsageTotals counts accounts, members and seats across the
+	// deployment; ByAccount is filled when byAccount is true. Every count
+	// is by account id, so each uses the account-leading indexes.
+	UsageTotals(ctx context.Context, byAccount bool) (Usage, error)
 }

@@ -130,9 +130,19 @@ func New(svc *provisioning.Service, opts Options) (*Server, error) {
 // request, so unknown paths and methods get SCIM error bodies too.
 func (s *Server) Mount(r gin.IRouter) {
 	r.Any("/*path", func(c *gin.Context) {
-		s.serveHTTP(c.Writer, c.Request, c.Param("path"))
+		// The gin context rides along so writeError can leave the
+		// scimType for middleware (metrics) under ErrorTypeKey.
+		req := c.Request.WithContext(context.WithValue(c.Request.Context(), ginContextKey{}, c))
+		s.serveHTTP(c.Writer, req, c.Param("path"))
 	})
 }
+
+// ErrorTypeKey is the gin context key under which a mounted Server leaves
+// the scimType of an error response ("" when the error has none).
+const ErrorTypeKey = "scim.errorType"
+
+// ginContextKey carries the *gin.Context of a mounted request.
+type ginContextKey struct{}
 
 // Handler returns the API as a plain http.Handler serving paths relative
 // to the base path ("/Users", "/Groups/{id}", ...).
@@ -305,6 +315,9 @@ func (s *Server) writeResponse(w http.ResponseWriter, resp *response) {
 // whatever its source, leaves through here as a SCIM error body.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, requestID string) {
 	e, internal := toSCIMError(err)
+	if c, ok := r.Context().Value(ginContextKey{}).(*gin.Context); ok {
+		c.Set(ErrorTypeKey, e.ScimType)
+	}
 	if internal {
 		s.log.ErrorContext(r.Context(), "scim: internal error", "error", err, "request_id", requestID,
 			"method", r.Method, "path", r.URL.Path)

@@ -49,6 +49,7 @@ func commands() []command {
 		{"serve", "run the HTTP server (SCIM, SSO, admin API, health checks)", runServe},
 		{"account create", "create an account and its owner; prints the tokens once", runAccountCreate},
 		{"members import", "create members in bulk from a CSV or JSON file, with a result per row", runMembersImport},
+		{"healthcheck", "ask a running server's /readyz; exit 0 when ready (container health checks)", runHealthcheck},
 	}
 }
 

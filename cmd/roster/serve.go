@@ -15,6 +15,7 @@ import (
 
 	"github.com/rosterhq/roster/config"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/metrics"
 	"github.com/rosterhq/roster/provisioning"
 )
 
@@ -52,6 +53,19 @@ func runServe(ctx context.Context, c cli, args []string) (err error) {
 		}
 	}()
 
+	// The metrics registry reads the deployment's state from the store
+	// itself; everything else gets the instrumented store, whose calls
+	// are timed.
+	reg := newMetrics(cfg, store, logger)
+	store = metrics.InstrumentStore(store, reg)
+	if cfg.Metrics.Listen != "" {
+		stopMetrics, err := startMetricsListener(cfg.Metrics.Listen, reg, logger)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
+
 	// The mail sender delivers the outbox until shutdown; it is stopped
 	// (its message in flight recorded) before the store closes.
 	transport, err := mail.NewTransport(cfg, logger)
@@ -73,8 +87,15 @@ func runServe(ctx context.Context, c cli, args []string) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
+	secretKey, err := resolveSecretKey(cfg, storeURL)
+	if err != nil {
+		return err
+	}
 	handler, err := newServer(serverDeps{
-		Config: cfg, Store: store, Service: provisioning.New(store, provisioning.WithBaseURL(cfg.BaseURL)), Logger: logger,
+		Config: cfg, Store: store, Logger: logger, SecretKey: secretKey, Context: ctx,
+		Service: provisioning.New(store, provisioning.WithBaseURL(cfg.BaseURL),
+			provisioning.WithSessionTTL(cfg.SSO.SessionTTLDuration())),
+		Metrics: reg,
 	})
 	if err != nil {
 		return err

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
@@ -14,11 +16,14 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rosterhq/roster/config"
+	"github.com/rosterhq/roster/metrics"
 	"github.com/rosterhq/roster/provisioning"
 	"github.com/rosterhq/roster/provisioning/adminapi"
 	"github.com/rosterhq/roster/provisioning/invitepage"
 	"github.com/rosterhq/roster/repository"
 	"github.com/rosterhq/roster/scim"
+	"github.com/rosterhq/roster/sso"
+	"github.com/rosterhq/roster/sso/connector"
 )
 
 // readyTimeout bounds the store ping of /readyz: a load balancer's probe
@@ -31,6 +36,16 @@ type serverDeps struct {
 	Store   repository.Store
 	Service *provisioning.Service
 	Logger  *slog.Logger
+	// Metrics, when set, counts requests and serves /metrics on this
+	// engine (unless metrics.listen gives it a listener of its own).
+	Metrics *metrics.Registry
+	// SecretKey is the deployment's 32-byte secret key (resolveSecretKey);
+	// nil makes an ephemeral one, for tests: sealed SSO secrets and CSRF
+	// tokens then do not survive the process.
+	SecretKey []byte
+	// Context, when set, runs the background sweeper of expired sessions
+	// until it ends.
+	Context context.Context
 }
 
 // newServer builds the one gin engine that serves every front door.
@@ -53,7 +68,12 @@ func newServer(d serverDeps) (http.Handler, error) {
 	// load-balanced deployment.
 	_ = e.SetTrustedProxies(nil)
 
-	e.Use(requestID(d.Logger), accessLog(), recovery())
+	e.Use(requestID(d.Logger))
+	if d.Metrics != nil {
+		// Outside recovery, so a panic is counted as the 500 it becomes.
+		e.Use(d.Metrics.Middleware())
+	}
+	e.Use(accessLog(), recovery())
 	e.NoRoute(func(c *gin.Context) {
 		writeProblem(c, http.StatusNotFound, "not_found",
 			fmt.Sprintf("no resource at %s %s", c.Request.Method, c.Request.URL.Path))
@@ -69,6 +89,9 @@ func newServer(d serverDeps) (http.Handler, error) {
 	ready := readiness(d.Store)
 	e.GET("/readyz", ready)
 	e.HEAD("/readyz", ready)
+	if d.Metrics != nil && d.Config.Metrics.Listen == "" {
+		e.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
+	}
 
 	if err := mountFrontDoors(e, d); err != nil {
 		return nil, err
@@ -82,8 +105,12 @@ func newServer(d serverDeps) (http.Handler, error) {
 //
 //	/sso, /auth   SAML and OIDC login, password login (package sso)
 //	/.well-known  JWKS of the access-token signing keys (package sso)
-//	/metrics      Prometheus metrics
 func mountFrontDoors(e *gin.Engine, d serverDeps) error {
+	bridge, err := newBridge(d)
+	if err != nil {
+		return err
+	}
+	bridge.Mount(e)
 	limit := d.Config.SCIM.RateLimitPerSecond()
 	if limit == 0 {
 		limit = -1 // scim.Options: negative turns limiting off
@@ -98,11 +125,11 @@ func mountFrontDoors(e *gin.Engine, d serverDeps) error {
 	}
 	// SCIM writes SCIM error bodies under its prefix, 404s included.
 	scimServer.Mount(e.Group(scimPrefix))
-	if err := adminapi.Mount(e.Group("/api/v1"), d.Service, adminapi.Options{Logger: d.Logger}); err != nil {
+	if err := adminapi.Mount(e.Group("/api/v1"), d.Service, adminapi.Options{Logger: d.Logger, Sessions: bridge.AdminSessions}); err != nil {
 		return fmt.Errorf("admin api: %w", err)
 	}
 	// The pages invitation links open (BASE_URL/invite/TOKEN).
-	if err := invitepage.Mount(e, d.Service, invitepage.Options{Logger: d.Logger}); err != nil {
+	if err := invitepage.Mount(e, d.Service, invitepage.Options{Logger: d.Logger, SSO: bridge, LoginURL: "/sso/login"}); err != nil {
 		return fmt.Errorf("invitation pages: %w", err)
 	}
 	return nil
@@ -110,6 +137,54 @@ func mountFrontDoors(e *gin.Engine, d serverDeps) error {
 
 // scimPrefix is where SCIM 2.0 is served.
 const scimPrefix = "/scim/v2"
+
+// newBridge builds the SSO bridge (/sso, /auth, /.well-known/jwks.json)
+// and starts its sweeper of expired sessions when d.Context is set.
+func newBridge(d serverDeps) (*sso.Bridge, error) {
+	key := d.SecretKey
+	if key == nil {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("sso: ephemeral secret key: %w", err)
+		}
+	}
+	bridge, err := sso.New(d.Service, sso.Options{
+		BaseURL:     d.Config.BaseURL,
+		SecretKey:   key,
+		ReturnPaths: connector.ReturnPaths{Prefixes: d.Config.SSO.ReturnPathList()},
+		Logger:      d.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sso: %w", err)
+	}
+	if d.Context != nil {
+		go bridge.RunSweeper(d.Context, time.Minute)
+	}
+	return bridge, nil
+}
+
+// resolveSecretKey returns the deployment's secret key: sso.secret_key
+// when configured; else, with the embedded store, the key kept next to
+// its database (generated at the first start); with MongoDB, where
+// several instances must share one key, it must be configured.
+func resolveSecretKey(cfg config.Config, store config.StoreURL) ([]byte, error) {
+	if cfg.SSO.SecretKey != "" {
+		key, err := config.DecodeSecretKey(cfg.SSO.SecretKey)
+		if err != nil {
+			return nil, fmt.Errorf("config: sso.secret_key: %w", err)
+		}
+		return key, nil
+	}
+	if store.Kind != config.StoreSQLite {
+		return nil, errors.New("config: sso.secret_key (ROSTER_SSO_SECRET_KEY) is required with MongoDB: " +
+			"every instance must share it; make one with `openssl rand -base64 32`")
+	}
+	key, err := sso.LoadOrCreateSecretKey(filepath.Join(filepath.Dir(store.Path), sso.SecretKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("sso secret key: %w", err)
+	}
+	return key, nil
+}
 
 // readiness answers whether this instance can serve: the store must answer
 // a ping quickly.

@@ -39,6 +39,11 @@ type Options struct {
 	// Sessions lets browser sessions call the API once the SSO bridge
 	// exists; nil accepts API tokens only.
 	Sessions SessionAuthenticator
+	// Connections serves /sso-connections; nil answers 503 there.
+	Connections ConnectionService
+	// AccessTokens lets signed access tokens (JWT) authenticate and mints
+	// "view as" tokens; nil accepts API tokens and sessions only.
+	AccessTokens AccessTokens
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
 	// Now replaces time.Now (a token's expired status), for tests.

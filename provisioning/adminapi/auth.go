@@ -17,7 +17,7 @@ import (
 type Principal struct {
 	AccountID string
 	MemberID  string
-	// CredentialKind is "api_token" or "session".
+	// CredentialKind is "api_token", "session" or "access_token".
 	CredentialKind string
 	// CredentialID is the token or session id, for logs.
 	CredentialID string
@@ -29,6 +29,9 @@ type Principal struct {
 const (
 	CredentialAPIToken = "api_token"
 	CredentialSession  = "session"
+	// CredentialAccessToken is a signed short-lived access token (JWT) of
+	// the SSO bridge, a "view as" token among them.
+	CredentialAccessToken = "access_token"
 )
 
 // SessionAuthenticator is the hook through which the SSO bridge (package
@@ -62,12 +65,21 @@ func (a *API) authenticate(c *gin.Context) (Principal, error) {
 		if !strings.EqualFold(scheme, "Bearer") || token == "" {
 			return p, errNoCredential
 		}
-		tok, err := a.svc.Authenticate(ctx, token, repository.TokenAPI)
-		if err != nil {
-			return p, credentialFailure(err)
+		if a.opts.AccessTokens != nil && isJWT(token) {
+			acct, member, id, readOnly, err := a.opts.AccessTokens.VerifyAccess(ctx, token)
+			if err != nil {
+				return p, credentialFailure(err)
+			}
+			p = Principal{AccountID: acct, MemberID: member, CredentialKind: CredentialAccessToken,
+				CredentialID: id, ReadOnly: readOnly}
+		} else {
+			tok, err := a.svc.Authenticate(ctx, token, repository.TokenAPI)
+			if err != nil {
+				return p, credentialFailure(err)
+			}
+			p = Principal{AccountID: tok.AccountID, MemberID: tok.MemberID,
+				CredentialKind: CredentialAPIToken, CredentialID: tok.ID}
 		}
-		p = Principal{AccountID: tok.AccountID, MemberID: tok.MemberID,
-			CredentialKind: CredentialAPIToken, CredentialID: tok.ID}
 	} else {
 		if a.opts.Sessions == nil {
 			return p, errNoCredential
@@ -129,4 +141,10 @@ func (a *API) authorize(ctx context.Context, p Principal, perms []string, write 
 		return errorf(string(provisioning.CodeForbidden), "", "this needs the %s permission", perms[0])
 	}
 	return errorf(string(provisioning.CodeForbidden), "", "this needs one of the permissions %s", strings.Join(perms, ", "))
+}
+
+// isJWT tells a signed access token (three base64url parts) from an API
+// token, which starts with rst_ and has no dots.
+func isJWT(token string) bool {
+	return !strings.HasPrefix(token, "rst_") && strings.Count(token, ".") == 2
 }

@@ -56,7 +56,8 @@ func (a *API) openAPI() ([]byte, error) {
 			"securitySchemes": map[string]any{
 				"bearerAuth": map[string]any{
 					"type": "http", "scheme": "bearer",
-					"description": "A personal API token (rst_api_...): printed by `roster account create` for the owner, minted with POST /api-tokens.",
+					"description": "A personal API token (rst_api_...): printed by `roster account create` for the owner, minted with POST /api-tokens; " +
+						"or a short-lived signed access token (a JWT) of the SSO bridge, such as a read-only \"view as\" token.",
 				},
 			},
 			"headers": map[string]any{

@@ -92,6 +92,7 @@ var problemCodes = map[string]problemInfo{
 	CodeMethodNotAllowed:                      {http.StatusMethodNotAllowed, "Method not allowed"},
 	CodeInternal:                              {http.StatusInternalServerError, "Internal server error"},
 	CodeUnavailable:                           {http.StatusServiceUnavailable, "Service unavailable"},
+	CodeMemberInactive:                        {http.StatusConflict, "Member not active"},
 }
 
 // apiError is a failure the admin API detects itself (a malformed body, a

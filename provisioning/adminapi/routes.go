@@ -94,7 +94,7 @@ var (
 func (a *API) routeTable() []route {
 	apiTokens := tokenRoutes{a: a, kind: repository.TokenAPI}
 	scimTokens := tokenRoutes{a: a, kind: repository.TokenSCIM}
-	return []route{
+	return append([]route{
 		{method: http.MethodGet, path: "/openapi.json", op: "getOpenAPI", tag: "Meta", public: true,
 			sum: "This document (OpenAPI 3.1); no authentication", status: http.StatusOK, resp: openAPIDocument{},
 			h: func(*gin.Context, *call) (*reply, error) { return ok(json.RawMessage(a.doc)), nil }},
@@ -243,5 +243,5 @@ func (a *API) routeTable() []route {
 				pCursor,
 			},
 			sum: "List audit events, newest first", status: http.StatusOK, resp: Page[AuditEvent]{}, h: a.listAudit},
-	}
+	}, a.ssoRoutes()...)
 }

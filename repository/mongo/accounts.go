@@ -80,7 +80,7 @@ func (s *Store) DeleteAccount(ctx context.Context, id string, reason string) err
 	}
 	owned := bson.D{{Key: "accountId", Value: id}}
 	for _, coll := range []*mongo.Collection{
-		s.tokens, s.sessions, s.invitations, s.ssoDomains, s.sso,
+		s.tokens, s.sessions, s.invitations, s.links, s.ssoDomains, s.sso,
 		s.seats, s.edges, s.groups, s.roles, s.members, s.audit, s.outbox,
 	} {
 		if _, err := coll.DeleteMany(ctx, owned); err != nil {

@@ -560,6 +560,7 @@ type sessionDoc struct {
 	HashKey      string    `bson:"hashKey"`
 	ConnectionID string    `bson:"connectionId"`
 	AgentSeat    bool      `bson:"agentSeat"`
+	NoSeatReason string    `bson:"noSeatReason,omitempty"`
 	CreatedAt    time.Time `bson:"createdAt"`
 	ExpiresAt    time.Time `bson:"expiresAt,omitempty"`
 	LastSeenAt   time.Time `bson:"lastSeenAt,omitempty"`
@@ -569,7 +570,7 @@ type sessionDoc struct {
 func sessionToDoc(s repository.Session) sessionDoc {
 	return sessionDoc{
 		ID: s.ID, AccountID: s.AccountID, MemberID: s.MemberID, Hash: s.Hash, HashKey: presentKey(s.Hash, s.ID),
-		ConnectionID: s.ConnectionID, AgentSeat: s.AgentSeat, CreatedAt: msTime(s.CreatedAt),
+		ConnectionID: s.ConnectionID, AgentSeat: s.AgentSeat, NoSeatReason: s.NoSeatReason, CreatedAt: msTime(s.CreatedAt),
 		ExpiresAt: msTime(s.ExpiresAt), LastSeenAt: msTime(s.LastSeenAt), RevokedAt: msTime(s.RevokedAt),
 	}
 }
@@ -577,7 +578,7 @@ func sessionToDoc(s repository.Session) sessionDoc {
 func (d sessionDoc) record() repository.Session {
 	return repository.Session{
 		AccountID: d.AccountID, ID: d.ID, MemberID: d.MemberID, Hash: d.Hash, ConnectionID: d.ConnectionID,
-		AgentSeat: d.AgentSeat, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt, LastSeenAt: d.LastSeenAt,
+		AgentSeat: d.AgentSeat, NoSeatReason: d.NoSeatReason, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt, LastSeenAt: d.LastSeenAt,
 		RevokedAt: d.RevokedAt,
 	}
 }

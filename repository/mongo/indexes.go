@@ -32,7 +32,9 @@ func asc(fields ...string) bson.D {
 // indexes lists every collection's indexes. Every index starts with
 // accountId except the deployment-wide lookups (hashes, account name, SSO
 // domains by _id) and the deployment-wide sweepers and queue (expiry,
-// outbox due), whose callers have no account.
+// outbox due), whose callers have no account. One-time values, throttles
+// and signing keys are deployment-wide and found by _id; an identity
+// link's _id starts with its account (linkID).
 func indexes() map[string][]indexSpec {
 	return map[string][]indexSpec{
 		collAccounts: {
@@ -105,6 +107,19 @@ func indexes() map[string][]indexSpec {
 			{name: "outbox_due", keys: asc("pending", "dueAt")},
 			{name: "outbox_oldest", keys: asc("pending", "createdAt")},
 			{name: "outbox_account", keys: asc("accountId", "createdAt")},
+		},
+		collOneTime: {
+			{name: "one_time_expiry", keys: asc("expiresAt"), ttl: true},
+		},
+		collLinks: {
+			{name: "identity_link_member", keys: asc("accountId", "memberId")},
+			{name: "identity_link_connection", keys: asc("accountId", "connectionId")},
+		},
+		collSigningKeys: {
+			{name: "signing_key_expiry", keys: asc("expiresAt")},
+		},
+		collThrottles: {
+			{name: "throttle_expiry", keys: asc("expiresAt"), ttl: true},
 		},
 		collDeletions: nil,
 	}

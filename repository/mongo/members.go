@@ -92,9 +92,10 @@ func (s *Store) UpdateMember(ctx context.Context, accountID, id string, fn func(
 	return m, nil
 }
 
-// DeleteMember removes the member, its group edges, its seat and its
-// sessions (in one transaction where the server has them; otherwise the
-// member goes last, so a retry after a crash finishes the job).
+// DeleteMember removes the member, its group edges, its seat, its
+// sessions and its identity links (in one transaction where the server
+// has them; otherwise the member goes last, so a retry after a crash
+// finishes the job).
 func (s *Store) DeleteMember(ctx context.Context, accountID, id string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
 		ok, err := s.findOwned(ctx, s.members, accountID, id, nil)
@@ -113,6 +114,9 @@ func (s *Store) DeleteMember(ctx context.Context, accountID, id string) error {
 		}
 		if _, err := s.edges.DeleteMany(ctx, owned); err != nil {
 			return fmt.Errorf("delete member edges: %w", err)
+		}
+		if _, err := s.links.DeleteMany(ctx, owned); err != nil {
+			return fmt.Errorf("delete member identity links: %w", err)
 		}
 		if _, err := s.members.DeleteOne(ctx, byID(accountID, id)); err != nil {
 			return fmt.Errorf("delete member: %w", err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/rosterhq/roster/repository"
 )
@@ -78,12 +79,50 @@ func (s *Store) RevokeMemberSessions(ctx context.Context, accountID, memberID st
 	return nil
 }
 
-// DeleteExpiredSessions removes sessions that expired before now, across
-// the deployment (through the session_expiry index).
-func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.sessions.DeleteMany(ctx, bson.D{{Key: "expiresAt", Value: before(now)}})
+// ListMemberSessions lists every session of the member, revoked and
+// expired ones included, newest first (through the session_member index).
+func (s *Store) ListMemberSessions(ctx context.Context, accountID, memberID string) ([]repository.Session, error) {
+	cur, err := s.sessions.Find(ctx,
+		bson.D{{Key: "accountId", Value: accountID}, {Key: "memberId", Value: memberID}},
+		options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}}))
 	if err != nil {
-		return 0, fmt.Errorf("delete expired sessions: %w", err)
+		return nil, fmt.Errorf("list member sessions: %w", err)
 	}
-	return int(res.DeletedCount), nil
+	var docs []sessionDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("list member sessions: %w", err)
+	}
+	out := make([]repository.Session, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, d.record())
+	}
+	return out, nil
+}
+
+// DeleteExpiredSessions removes sessions that expired before now, across
+// the deployment (found through the session_expiry index), and returns
+// the ones this call deleted. Each is deleted on its own by _id and
+// reported only when the delete removed it, so of two sweepers running at
+// once (two instances) only one reports a session: the caller releases
+// what the session held once.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) ([]repository.Session, error) {
+	cur, err := s.sessions.Find(ctx, bson.D{{Key: "expiresAt", Value: before(now)}})
+	if err != nil {
+		return nil, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	var docs []sessionDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	var out []repository.Session
+	for _, d := range docs {
+		res, err := s.sessions.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}})
+		if err != nil {
+			return out, fmt.Errorf("delete expired sessions: %w", err)
+		}
+		if res.DeletedCount == 1 {
+			out = append(out, d.record())
+		}
+	}
+	return out, nil
 }

@@ -171,7 +171,8 @@ func (s *Store) UpdateSSOConnection(ctx context.Context, accountID, id string, f
 	return c, nil
 }
 
-// DeleteSSOConnection removes the connection and its domain routing.
+// DeleteSSOConnection removes the connection, its domain routing and its
+// identity links.
 func (s *Store) DeleteSSOConnection(ctx context.Context, accountID, id string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
 		res, err := s.sso.DeleteOne(ctx, byID(accountID, id))
@@ -181,8 +182,12 @@ func (s *Store) DeleteSSOConnection(ctx context.Context, accountID, id string) e
 		if res.DeletedCount == 0 {
 			return notFound("SSO connection", id)
 		}
-		if _, err := s.ssoDomains.DeleteMany(ctx, bson.D{{Key: "accountId", Value: accountID}, {Key: "connectionId", Value: id}}); err != nil {
+		owned := bson.D{{Key: "accountId", Value: accountID}, {Key: "connectionId", Value: id}}
+		if _, err := s.ssoDomains.DeleteMany(ctx, owned); err != nil {
 			return fmt.Errorf("delete SSO connection domains: %w", err)
+		}
+		if _, err := s.links.DeleteMany(ctx, owned); err != nil {
+			return fmt.Errorf("delete SSO connection identity links: %w", err)
 		}
 		return nil
 	})

@@ -32,14 +32,16 @@
 // # Sharding
 //
 // Collections holding account data (members, groups, group_members, roles,
-// seats, audit_events, outbox, sso_connections) shard on {accountId: 1}:
-// every query and every unique index of theirs starts with accountId, so
-// each operation goes to one shard and each unique rule (one userName, one
-// seat slot, one edge per pair) is checked within it. Collections with
-// deployment-wide unique keys (accounts, tokens, sessions, invitations,
-// sso_domains, replays) must stay unsharded or shard on that key, since
-// MongoDB enforces a unique index across shards only when it is prefixed by
-// the shard key.
+// seats, audit_events, outbox, sso_connections, identity_links) shard on
+// {accountId: 1}: every query and every unique index of theirs starts with
+// accountId (an identity link's _id starts with its account), so each
+// operation goes to one shard and each unique rule (one userName, one seat
+// slot, one edge per pair, one link per subject) is checked within it.
+// Collections with deployment-wide unique keys (accounts, tokens, sessions,
+// invitations, sso_domains, replays, one_time_values, throttles,
+// signing_keys) must stay unsharded or shard on that key, since MongoDB
+// enforces a unique index across shards only when it is prefixed by the
+// shard key.
 //
 // # FerretDB
 //
@@ -97,6 +99,10 @@ const (
 	collReplays     = "replays"
 	collAudit       = "audit_events"
 	collOutbox      = "outbox"
+	collOneTime     = "one_time_values"
+	collLinks       = "identity_links"
+	collSigningKeys = "signing_keys"
+	collThrottles   = "throttles"
 )
 
 // Store is repository.Store on MongoDB. It is safe for concurrent use.
@@ -122,6 +128,10 @@ type Store struct {
 	replays     *mongo.Collection
 	audit       *mongo.Collection
 	outbox      *mongo.Collection
+	oneTime     *mongo.Collection
+	links       *mongo.Collection
+	signingKeys *mongo.Collection
+	throttles   *mongo.Collection
 }
 
 var _ repository.Store = (*Store)(nil)
@@ -180,6 +190,7 @@ func (s *Store) init(ctx context.Context, dbName string, opts *options.ClientOpt
 	s.seats, s.invitations, s.tokens, s.sessions = c(collSeats), c(collInvitations), c(collTokens), c(collSessions)
 	s.sso, s.ssoDomains, s.replays = c(collSSO), c(collSSODomains), c(collReplays)
 	s.audit, s.outbox = c(collAudit), c(collOutbox)
+	s.oneTime, s.links, s.signingKeys, s.throttles = c(collOneTime), c(collLinks), c(collSigningKeys), c(collThrottles)
 	if err := s.ensureIndexes(ctx); err != nil {
 		return fmt.Errorf("open mongo store: %w", err)
 	}

@@ -409,6 +409,7 @@ func TestIndexesStartWithAccount(t *testing.T) {
 	deploymentWide := map[string]bool{
 		"_id_": true, "account_name": true, "token_hash": true, "session_hash": true, "invitation_token": true,
 		"session_expiry": true, "replay_expiry": true, "outbox_due": true, "outbox_oldest": true,
+		"one_time_expiry": true, "signing_key_expiry": true, "throttle_expiry": true,
 	}
 	seen := map[string]bool{}
 	for coll := range indexes() {

@@ -25,7 +25,7 @@ var accountTables = []string{
 	"member_optional_permissions", "member_expertise", "member_channels",
 	"member_managed_attributes", "group_members", "groups", "seats", "members",
 	"role_permissions", "roles", "invitations", "tokens", "sessions",
-	"sso_domains", "sso_connections", "audit_events", "outbox",
+	"identity_links", "sso_domains", "sso_connections", "audit_events", "outbox",
 }
 
 var qDeleteAccountRows = func() []string {

@@ -19,8 +19,13 @@ import (
 //
 // Each caller's writes stay atomic: a caller whose function fails is rolled
 // back to its savepoint, and the others' writes are kept. Every caller
-// returns only after the commit that made its writes durable, and a
-// commit that fails fails every caller in it. Callers see each other's
+// that ran returns only once its batch is committed (or rolled back), a
+// failed one too: its failure may rest on what earlier callers of the
+// batch wrote (a seat they took, a userName they created), so it must not
+// answer before those writes are durable and visible to readers, and a
+// batch that is then rolled back fails it with the batch's error instead
+// of a refusal whose cause never existed. A commit that fails fails every
+// caller in it. Callers see each other's
 // writes in the order they ran, exactly as if they had committed one by
 // one, and nothing of a batch is visible to readers (or other processes)
 // before its commit. The write lock is held from the first caller's
@@ -61,6 +66,9 @@ type batcher struct {
 
 	// cur is the open batch; only the holder of the turn changes it.
 	cur atomic.Pointer[batch]
+	// maxAge is maxBatchAge; tests that must keep a batch open longer
+	// than a slow (race-detector) run takes raise it.
+	maxAge time.Duration
 
 	// Counters for tests and diagnostics.
 	commits atomic.Int64
@@ -71,13 +79,14 @@ type batcher struct {
 type batch struct {
 	st      *txState
 	started time.Time
-	members int
+	members int           // callers whose writes the batch keeps
+	ran     int           // callers that ran, failed ones included
 	done    chan struct{} // closed once the batch is committed or rolled back
 	err     error         // why it failed, set before done is closed
 }
 
 func newBatcher(s *Store) *batcher {
-	return &batcher{s: s, turn: make(chan struct{}, 1)}
+	return &batcher{s: s, turn: make(chan struct{}, 1), maxAge: maxBatchAge}
 }
 
 // run runs fn in a write transaction shared with the callers queued at
@@ -119,7 +128,8 @@ func (b *batcher) run(ctx context.Context, fn func(h handle) error) (err error) 
 		}
 	}()
 	fnErr := ctx.Err()
-	if fnErr == nil {
+	ran := fnErr == nil // a caller whose context ended before its turn runs nothing
+	if ran {
 		fnErr = b.member(ctx, bt, first, fn)
 	}
 	panicked = false
@@ -142,24 +152,35 @@ func (b *batcher) run(ctx context.Context, fn func(h handle) error) (err error) 
 	if fnErr == nil {
 		bt.members++
 	}
-	if b.waiting.Load() > 0 && bt.members < maxBatchMembers && time.Since(bt.started) < maxBatchAge {
-		// Someone is queued: they join and commit.
+	if ran {
+		bt.ran++
+	}
+	if b.waiting.Load() > 0 && bt.ran < maxBatchMembers && time.Since(bt.started) < b.maxAge {
+		// Someone is queued: they join and commit. A caller that failed
+		// waits too (see the comment above), unless it never ran.
 		release()
-		if fnErr != nil {
-			return fnErr // rolled back to its savepoint; nothing to wait for
+		if !ran {
+			return fnErr
 		}
 		<-bt.done
-		return bt.err
+		return outcome(bt, fnErr)
 	}
 	if bt.members == 0 {
 		b.finish(bt, nil, true)
 		return fnErr
 	}
 	b.finish(bt, nil, false)
-	if fnErr != nil {
-		return fnErr
+	return outcome(bt, fnErr)
+}
+
+// outcome is what a caller that ran in the finished batch bt returns: the
+// batch's error when it was not committed (a refusal decided on its
+// writes no longer holds), else the caller's own.
+func outcome(bt *batch, fnErr error) error {
+	if bt.err != nil {
+		return bt.err
 	}
-	return bt.err
+	return fnErr
 }
 
 // member runs fn as one caller of the batch: in a savepoint, unless it is

@@ -202,3 +202,146 @@ func TestGroupCommitSurvivesAPanic(t *testing.T) {
 		t.Fatalf("store unusable after a panic: %v", err)
 	}
 }
+
+// gatedCaller is one write transaction of queueBehindGate: fn runs in
+// it, and after (optional) runs in the caller's goroutine as soon as InTx
+// has returned, with its error.
+type gatedCaller struct {
+	fn    func(ctx context.Context) error
+	after func(err error)
+}
+
+// queueBehindGate queues callers, in order, behind a gate caller that
+// holds the writer, then lets the gate go: the first caller then starts a
+// batch and the others join it one after the other (writers waiting for
+// the writer get it in the order they queued). The batch is kept open
+// however slowly the callers run. It returns once all have returned, with
+// their errors and what each one's panic was (nil when none).
+func queueBehindGate(t *testing.T, s *Store, callers ...gatedCaller) ([]error, []any) {
+	t.Helper()
+	s.batch.maxAge = time.Hour
+	ctx := context.Background()
+	errs := make([]error, len(callers))
+	panics := make([]any, len(callers))
+	inGate, open := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		// The gate writes nothing and fails, so its transaction is
+		// rolled back and the next caller starts a new batch.
+		_ = s.InTx(ctx, func(context.Context) error {
+			close(inGate)
+			<-open
+			return errors.New("gate")
+		})
+	})
+	<-inGate
+	for i, c := range callers {
+		wg.Go(func() {
+			defer func() { panics[i] = recover() }()
+			errs[i] = s.InTx(ctx, c.fn)
+			if c.after != nil {
+				c.after(errs[i])
+			}
+		})
+		waitForQueue(t, s, int32(i+1))
+	}
+	close(open)
+	wg.Wait()
+	return errs, panics
+}
+
+// TestGroupCommitRefusalWaitsForTheWritesItSaw is the store-level
+// regression test of TestParallelCreatesNeverOverAllocate failing under
+// group commit. A caller refused because of what an earlier caller of
+// its batch wrote (here: the last seat) used to return as soon as it was
+// rolled back to its savepoint, before the batch committed. What it then
+// read outside the transaction did not show the write that refused it:
+// the seats in use for its "n of m seats in use" message were fewer than
+// the limit (an IdP would likewise get a 409 for a userName its next GET
+// does not find). Now a refused caller returns only once the batch whose
+// writes it saw is committed.
+func TestGroupCommitRefusalWaitsForTheWritesItSaw(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	acct, err := s.CreateAccount(ctx, repository.Account{Name: "seats"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetSeatLimit(ctx, acct.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	reserve := func(memberID string) func(ctx context.Context) error {
+		return func(ctx context.Context) error { return s.ReserveSeat(ctx, acct.ID, memberID) }
+	}
+	refusedReturned := make(chan struct{})
+	inUseSeenByRefused := -1
+	commitsBefore := s.batch.commits.Load()
+	errs, _ := queueBehindGate(t, s,
+		gatedCaller{fn: reserve("m1")},
+		gatedCaller{fn: reserve("m2"), after: func(error) {
+			// What provisioning does next on a store without
+			// transactions: count the seats for the refusal message.
+			n, err := s.SeatsInUse(ctx, acct.ID)
+			if err != nil {
+				t.Error(err)
+			}
+			inUseSeenByRefused = n
+			close(refusedReturned)
+		}},
+		gatedCaller{fn: func(ctx context.Context) error {
+			// Runs inside the open batch after the refused caller, and
+			// gives it time to return early (as it used to) before
+			// the batch can commit.
+			select {
+			case <-refusedReturned:
+			case <-time.After(300 * time.Millisecond):
+			}
+			return s.ReserveSeat(ctx, acct.ID, "m3")
+		}},
+	)
+	if errs[0] != nil || !errors.Is(errs[1], repository.ErrNoSeat) || !errors.Is(errs[2], repository.ErrNoSeat) {
+		t.Fatalf("errors %v, want nil, ErrNoSeat, ErrNoSeat", errs)
+	}
+	if inUseSeenByRefused != 1 {
+		t.Errorf("the refused caller then read %d seats in use, want 1: it returned before the seat that refused it was committed", inUseSeenByRefused)
+	}
+	if got := s.batch.commits.Load() - commitsBefore; got != 1 {
+		t.Errorf("%d commits, want the three callers in 1", got)
+	}
+}
+
+// TestGroupCommitRefusalFailsWithItsBatch: when the batch a refused
+// caller ran in is rolled back after it (here a later caller panics), the
+// write that refused it never happened; the caller then fails with the
+// batch's error, which a client retries, not with the refusal.
+func TestGroupCommitRefusalFailsWithItsBatch(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	acct, err := s.CreateAccount(ctx, repository.Account{Name: "rolled back"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetSeatLimit(ctx, acct.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	errs, panics := queueBehindGate(t, s,
+		gatedCaller{fn: func(ctx context.Context) error { return s.ReserveSeat(ctx, acct.ID, "m1") }},
+		gatedCaller{fn: func(ctx context.Context) error { return s.ReserveSeat(ctx, acct.ID, "m2") }},
+		gatedCaller{fn: func(ctx context.Context) error { panic("boom") }},
+	)
+	if panics[2] != "boom" {
+		t.Fatalf("panic %v", panics[2])
+	}
+	for i, err := range errs[:2] {
+		if !errors.Is(err, errBatchFailed) || errors.Is(err, repository.ErrNoSeat) {
+			t.Errorf("caller %d: error %v, want errBatchFailed only", i, err)
+		}
+	}
+	if n, err := s.SeatsInUse(ctx, acct.ID); err != nil || n != 0 {
+		t.Errorf("seats in use %d (%v), want 0", n, err)
+	}
+	// The store goes on: the seat is free.
+	if err := s.ReserveSeat(ctx, acct.ID, "m2"); err != nil {
+		t.Fatal(err)
+	}
+}

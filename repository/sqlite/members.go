@@ -466,7 +466,8 @@ func (s *Store) UpdateMember(ctx context.Context, accountID, id string, fn func(
 }
 
 // DeleteMember removes the member, its side rows, group edges (bumping
-// those groups' versions), seat and sessions, and revokes its API tokens.
+// those groups' versions), seat, sessions and identity links, and revokes
+// its API tokens.
 func (s *Store) DeleteMember(ctx context.Context, accountID, id string) error {
 	err := s.write(ctx, func(h handle) error {
 		var pk int64
@@ -490,6 +491,7 @@ func (s *Store) DeleteMember(ctx context.Context, accountID, id string) error {
 			{qDeleteMemberEdges, []any{accountID, id}},
 			{qDeleteMemberSeat, []any{accountID, id}},
 			{qDeleteMemberSess, []any{accountID, id}},
+			{qDeleteMemberLink, []any{accountID, id}},
 			{qRevokeMemberToks, []any{now, accountID, id}},
 			{qDeleteMember, []any{pk}},
 			{qCountMember, []any{-1, accountID}},

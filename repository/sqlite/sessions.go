@@ -10,12 +10,15 @@ import (
 )
 
 var (
-	qInsertSession     = sessionTable.insertSQL()
-	qGetSessionByHash  = "SELECT " + sessionTable.selectList("") + " FROM sessions WHERE hash = ?"
-	qTouchSession      = "UPDATE sessions SET last_seen_at = ? WHERE account_id = ? AND id = ?"
-	qRevokeSession     = "UPDATE sessions SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END WHERE account_id = ? AND id = ?"
-	qRevokeMemberSess  = "UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND member_id = ? AND revoked_at = 0"
-	qDeleteExpiredSess = "DELETE FROM sessions WHERE expires_at <> 0 AND expires_at < ?"
+	qInsertSession    = sessionTable.insertSQL()
+	qGetSessionByHash = "SELECT " + sessionTable.selectList("") + " FROM sessions WHERE hash = ?"
+	qTouchSession     = "UPDATE sessions SET last_seen_at = ? WHERE account_id = ? AND id = ?"
+	qRevokeSession    = "UPDATE sessions SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END WHERE account_id = ? AND id = ?"
+	qRevokeMemberSess = "UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND member_id = ? AND revoked_at = 0"
+	qListMemberSess   = "SELECT " + sessionTable.selectList("") + " FROM sessions WHERE account_id = ? AND member_id = ? ORDER BY created_at DESC, id DESC"
+	// One statement deletes and returns the expired sessions, so two
+	// sweepers (processes sharing the file) never both report a session.
+	qDeleteExpiredSess = "DELETE FROM sessions WHERE expires_at <> 0 AND expires_at < ? RETURNING " + sessionTable.selectList("")
 )
 
 // CreateSession stores a session; a hash already stored is a conflict on
@@ -60,9 +63,37 @@ func (s *Store) RevokeMemberSessions(ctx context.Context, accountID, memberID st
 	return wrap("revoke member sessions", err)
 }
 
-// DeleteExpiredSessions removes sessions that expired before now, in every
-// account.
-func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
-	n, err := affected(s.writer(ctx).exec(ctx, qDeleteExpiredSess, toNanos(now)))
-	return int(n), wrap("delete expired sessions", err)
+// ListMemberSessions lists every session of the member, revoked and
+// expired ones included, newest first.
+func (s *Store) ListMemberSessions(ctx context.Context, accountID, memberID string) ([]repository.Session, error) {
+	out, err := s.scanSessions(ctx, s.reader(ctx), qListMemberSess, accountID, memberID)
+	return out, wrap("list member sessions", err)
+}
+
+// DeleteExpiredSessions removes the sessions that expired before now, in
+// every account, and returns them.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) ([]repository.Session, error) {
+	out, err := s.scanSessions(ctx, s.writer(ctx), qDeleteExpiredSess, toNanos(now))
+	return out, wrap("delete expired sessions", err)
+}
+
+// scanSessions runs a statement returning session rows and reads them all.
+func (s *Store) scanSessions(ctx context.Context, h handle, query string, args ...any) ([]repository.Session, error) {
+	rows, err := h.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []repository.Session
+	for rows.Next() {
+		var sess repository.Session
+		if err := rows.Scan(sessionTable.dests(&sess)...); err != nil {
+			return nil, err
+		}
+		out = append(out, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, rows.Close()
 }

@@ -157,7 +157,8 @@ func (s *Store) UpdateSSOConnection(ctx context.Context, accountID, id string, f
 	return out, nil
 }
 
-// DeleteSSOConnection removes the connection and its domains.
+// DeleteSSOConnection removes the connection, its domains and its
+// identity links.
 func (s *Store) DeleteSSOConnection(ctx context.Context, accountID, id string) error {
 	err := s.write(ctx, func(h handle) error {
 		n, err := affected(h.exec(ctx, qDeleteSSO, accountID, id))
@@ -167,7 +168,10 @@ func (s *Store) DeleteSSOConnection(ctx context.Context, accountID, id string) e
 		if n == 0 {
 			return repository.ErrNotFound
 		}
-		_, err = h.exec(ctx, qDeleteSSODomains, accountID, id)
+		if _, err := h.exec(ctx, qDeleteSSODomains, accountID, id); err != nil {
+			return err
+		}
+		_, err = h.exec(ctx, qDeleteConnLinks, accountID, id)
 		return err
 	})
 	return wrap("delete sso connection", err)

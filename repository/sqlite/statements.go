@@ -14,9 +14,10 @@ var readQueries = []string{
 	qHoldsSeat, qSeatsInUse, qSeatTotal,
 	qGetInvitation, qGetInvitationByHash, qListOpenInvitations,
 	qGetTokenByHash, qListTokens, qListAllTokens,
-	qGetSessionByHash,
+	qGetSessionByHash, qListMemberSess,
 	qGetSSO, qGetSSOByDomain, qListSSO, qSSODomains, qAllSSODomains,
 	qOutboxStats,
+	qGetLink, qListMemberLinks, qListSigningKeys, qCountFailures,
 }
 
 // writeQueries are prepared on the writer only.
@@ -34,6 +35,10 @@ var writeQueries = func() []string {
 		qInsertSession, qTouchSession, qRevokeSession, qRevokeMemberSess, qDeleteExpiredSess,
 		qInsertSSO, qUpdateSSO, qDeleteSSO, qInsertSSODomain, qDeleteSSODomains,
 		qUseOnce, qDeleteExpiredReplays,
+		qPutOneTime, qTakeOneTime, qDeleteExpiredOneTimes,
+		qInsertLink, qDeleteLink, qDeleteMemberLink, qDeleteConnLinks,
+		qInsertSigningKey, qDeleteExpiredSigningKeys,
+		qInsertFailure, qTrimFailures, qClearFailures,
 		qInsertAudit,
 		qEnqueueEmail, qClaimEmails, qMarkEmailSent, qMarkEmailFailed,
 		qSavepoint, qRollbackToSavepoint, qReleaseSavepoint,

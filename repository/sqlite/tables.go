@@ -191,6 +191,7 @@ var sessionTable = &table[repository.Session]{
 		{"hash", cText, func(s *repository.Session) any { return &s.Hash }},
 		{"connection_id", cText, func(s *repository.Session) any { return &s.ConnectionID }},
 		{"agent_seat", cBool, func(s *repository.Session) any { return &s.AgentSeat }},
+		{"no_seat_reason", cText, func(s *repository.Session) any { return &s.NoSeatReason }},
 		{"created_at", cTime, func(s *repository.Session) any { return &s.CreatedAt }},
 		{"expires_at", cTime, func(s *repository.Session) any { return &s.ExpiresAt }},
 		{"last_seen_at", cTime, func(s *repository.Session) any { return &s.LastSeenAt }},

@@ -321,9 +321,22 @@ func testSessionCRUD(t *testing.T, c Config) {
 	})
 
 	t.Run("DeleteExpired", func(t *testing.T) {
-		n, err := s.DeleteExpiredSessions(ctx, now)
+		deleted, err := s.DeleteExpiredSessions(ctx, now)
 		must(t, err, "delete expired sessions")
-		expect(t, n, 2, "expired sessions deleted")
+		var ids []string
+		for _, sess := range deleted {
+			ids = append(ids, sess.ID)
+			want := expired1
+			if sess.ID == expired2.ID {
+				want = expired2
+				// Alice's, revoked by RevokeMemberSessions above.
+				want.RevokedAt = now.Add(3 * time.Minute)
+			}
+			// The caller releases what a deleted session held, so it gets
+			// the whole record back.
+			expectSame(t, sess, want, "session returned by DeleteExpiredSessions")
+		}
+		expectSet(t, ids, []string{expired1.ID, expired2.ID}, "expired sessions deleted")
 		for _, sess := range []repository.Session{expired1, expired2} {
 			_, err := s.GetSessionByHash(ctx, sess.Hash)
 			mustIs(t, err, repository.ErrNotFound, "get an expired, deleted session")
@@ -332,8 +345,8 @@ func testSessionCRUD(t *testing.T, c Config) {
 			_, err := s.GetSessionByHash(ctx, sess.Hash)
 			must(t, err, "a session not expired (revoked or not) survives DeleteExpiredSessions")
 		}
-		n, err = s.DeleteExpiredSessions(ctx, now)
+		deleted, err = s.DeleteExpiredSessions(ctx, now)
 		must(t, err, "delete expired sessions again")
-		expect(t, n, 0, "expired sessions deleted the second time")
+		expect(t, len(deleted), 0, "expired sessions deleted the second time")
 	})
 }

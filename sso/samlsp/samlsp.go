@@ -1,0 +1,375 @@
+// Package samlsp is the SAML 2.0 service provider of one SSO connection:
+// its metadata, SP-initiated login (HTTP-Redirect binding) and the
+// assertion consumer service (HTTP-POST binding), which turns a signed IdP
+// response into one connector.Identity.
+//
+// It is built on github.com/crewjam/saml's ServiceProvider (not its samlsp
+// middleware, whose RelayState handling redirects off-site) and adds what
+// that library leaves to the application: a required audience, request ids
+// bound to the browser and taken once from the shared store, an assertion
+// replay cache shared by every instance, a per-connection clock skew,
+// SHA-1/MD5 refusal, strict Destination/Recipient/Issuer checks and a
+// structural guard against signature wrapping.
+package samlsp
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/crewjam/saml"
+	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/rosterhq/roster/repository"
+	"github.com/rosterhq/roster/sso/connector"
+	"github.com/rosterhq/roster/sso/seal"
+)
+
+// KeyPurpose is the seal purpose of a connection's SP private key.
+const KeyPurpose = "saml-sp-key"
+
+const (
+	// DefaultClockSkew is tolerated on every SAML time when a connection
+	// sets none.
+	DefaultClockSkew = 90 * time.Second
+	// MaxClockSkew caps a connection's skew: crewjam/saml checks
+	// NotBefore/NotOnOrAfter itself with its package-level 180 s
+	// (saml.MaxClockSkew), which this package never changes (it is shared
+	// by every connection and every request), so a larger skew could not
+	// be honoured anyway.
+	MaxClockSkew = 180 * time.Second
+	// maxIssueAge is how old (IssueInstant) a response may be, beyond the
+	// skew. crewjam/saml enforces the same 90 s (saml.MaxIssueDelay) on the
+	// process clock, without skew.
+	maxIssueAge = 90 * time.Second
+	// requestTTL is how long an AuthnRequest id stays redeemable.
+	requestTTL = 10 * time.Minute
+	// maxResponseBytes bounds the base64 SAMLResponse form value.
+	maxResponseBytes = 512 << 10
+)
+
+// Store is what the service provider keeps in the shared store: issued
+// request ids (taken once) and consumed assertion ids.
+type Store interface {
+	repository.OneTimeStore
+	repository.ReplayCache
+}
+
+// Options are the deployment-wide settings every connection's SP shares.
+type Options struct {
+	// BaseURL is the public origin and path prefix, e.g.
+	// https://roster.example (no trailing slash).
+	BaseURL string
+	// Store keeps request ids and the assertion replay cache; every
+	// instance of the deployment must share it.
+	Store Store
+	// Sealer opens the connection's sealed SP private key.
+	Sealer *seal.Sealer
+	// ReturnPaths checks the RelayState of IdP-initiated logins.
+	ReturnPaths connector.ReturnPaths
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// HTTPClient fetches metadata URLs (FetchMetadata); nil means a client
+	// with a 10 s timeout.
+	HTTPClient *http.Client
+}
+
+// SP is the service provider of one SAML connection. It is safe for
+// concurrent use; it holds no per-login state (that lives in the store).
+type SP struct {
+	conn      repository.SSOConnection
+	cfg       connector.SAML
+	opts      Options
+	skew      time.Duration
+	realClock bool
+	entityID  string
+	acsURL    string
+	idpEntity string
+	idpCerts  []*x509.Certificate
+	// base is the crewjam ServiceProvider; ACS copies it per request so
+	// per-request hooks never race.
+	base saml.ServiceProvider
+}
+
+// New builds the SP of conn from its SAML configuration: it opens the SP
+// key, parses the IdP metadata and its signing certificates (several for
+// rotation).
+func New(conn repository.SSOConnection, cfg connector.SAML, opts Options) (*SP, error) {
+	if conn.Kind != "" && conn.Kind != repository.SSOSAML {
+		return nil, fmt.Errorf("samlsp: connection %s is %q, not saml", conn.ID, conn.Kind)
+	}
+	if conn.ID == "" {
+		return nil, errors.New("samlsp: connection has no id")
+	}
+	if opts.Store == nil {
+		return nil, errors.New("samlsp: no store")
+	}
+	base := strings.TrimSuffix(opts.BaseURL, "/")
+	bu, err := url.Parse(base)
+	if err != nil || (bu.Scheme != "https" && bu.Scheme != "http") || bu.Host == "" {
+		return nil, fmt.Errorf("samlsp: base URL %q is not an absolute http(s) URL", opts.BaseURL)
+	}
+	realClock := opts.Now == nil
+	if realClock {
+		opts.Now = time.Now
+	}
+	skew := time.Duration(cfg.ClockSkew)
+	switch {
+	case skew <= 0:
+		skew = DefaultClockSkew
+	case skew > MaxClockSkew:
+		skew = MaxClockSkew
+	}
+
+	idp, err := parseIdPMetadata([]byte(cfg.IdPMetadataXML))
+	if err != nil {
+		return nil, fmt.Errorf("samlsp: connection %s: %w", conn.ID, err)
+	}
+	certs, err := signingCerts(idp)
+	if err != nil {
+		return nil, fmt.Errorf("samlsp: connection %s: %w", conn.ID, err)
+	}
+
+	prefix := base + "/sso/saml/" + url.PathEscape(conn.ID)
+	entityID := prefix + "/metadata"
+	acs := prefix + "/acs"
+	metaURL, _ := url.Parse(entityID)
+	acsURL, _ := url.Parse(acs)
+
+	sp := &SP{
+		conn: conn, cfg: cfg, opts: opts, skew: skew, realClock: realClock,
+		entityID: entityID, acsURL: acs,
+		idpEntity: idp.EntityID, idpCerts: certs,
+	}
+	sp.base = saml.ServiceProvider{
+		EntityID:          entityID,
+		MetadataURL:       *metaURL,
+		AcsURL:            *acsURL,
+		IDPMetadata:       idp,
+		AuthnNameIDFormat: saml.UnspecifiedNameIDFormat,
+		// InResponseTo is checked by ACS itself, after the signature, so
+		// that only a genuine response can redeem (and burn) a request id.
+		AllowIDPInitiated: true,
+		HTTPClient:        opts.HTTPClient,
+	}
+	if cfg.SPPrivateKey != "" {
+		key, cert, err := openKeyPair(opts.Sealer, cfg.SPPrivateKey, cfg.SPCertificate)
+		if err != nil {
+			return nil, fmt.Errorf("samlsp: connection %s: %w", conn.ID, err)
+		}
+		sp.base.Key, sp.base.Certificate = key, cert
+	}
+	if cfg.SignAuthnRequests {
+		if sp.base.Key == nil {
+			return nil, fmt.Errorf("samlsp: connection %s signs AuthnRequests but has no SP key", conn.ID)
+		}
+		sp.base.SignatureMethod = dsig.RSASHA256SignatureMethod
+	}
+	return sp, nil
+}
+
+// EntityID is the SP entity id (also the metadata URL).
+func (sp *SP) EntityID() string { return sp.entityID }
+
+// ACSURL is the assertion consumer service URL.
+func (sp *SP) ACSURL() string { return sp.acsURL }
+
+// Metadata returns the SP metadata document.
+func (sp *SP) Metadata() ([]byte, error) {
+	base := sp.base
+	ed := base.Metadata()
+	for i := range ed.SPSSODescriptors {
+		d := &ed.SPSSODescriptors[i]
+		// Only HTTP-POST is served: artifact resolution would make this
+		// server call out to the IdP on a browser's behalf.
+		var acs []saml.IndexedEndpoint
+		for _, e := range d.AssertionConsumerServices {
+			if e.Binding == saml.HTTPPostBinding {
+				acs = append(acs, e)
+			}
+		}
+		d.AssertionConsumerServices = acs
+		for j := range d.KeyDescriptors {
+			if d.KeyDescriptors[j].Use == "encryption" {
+				// Prefer AES-GCM, then CBC; key transport RSA-OAEP only.
+				d.KeyDescriptors[j].EncryptionMethods = []saml.EncryptionMethod{
+					{Algorithm: "http://www.w3.org/2009/xmlenc11#aes128-gcm"},
+					{Algorithm: "http://www.w3.org/2001/04/xmlenc#aes256-cbc"},
+					{Algorithm: "http://www.w3.org/2001/04/xmlenc#aes128-cbc"},
+					{Algorithm: "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"},
+				}
+			}
+		}
+	}
+	out, err := xml.MarshalIndent(ed, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("samlsp: marshal metadata: %w", err)
+	}
+	return append([]byte(xml.Header), out...), nil
+}
+
+// pendingRequest is what StartLogin keeps under the request id.
+type pendingRequest struct {
+	ReturnTo string `json:"r,omitempty"`
+	// Browser is the hex SHA-256 of the browser id the login started in,
+	// so a response can only be redeemed in that browser (login CSRF).
+	Browser string `json:"b,omitempty"`
+}
+
+func requestKey(connID, reqID string) string { return "saml-request:" + connID + ":" + reqID }
+
+func browserHash(browserID string) string {
+	if browserID == "" {
+		return ""
+	}
+	h := sha256.Sum256([]byte(browserID))
+	return hex.EncodeToString(h[:])
+}
+
+// StartLogin makes an AuthnRequest (HTTP-Redirect binding, signed when the
+// connection says so), remembers its id with returnTo (checked against the
+// allow-list) and the browser it was made for, and returns the IdP URL to
+// redirect the browser to.
+func (sp *SP) StartLogin(ctx context.Context, returnTo, browserID string) (string, error) {
+	base := sp.base
+	dest := base.GetSSOBindingLocation(saml.HTTPRedirectBinding)
+	if dest == "" {
+		return "", fmt.Errorf("samlsp: start login: IdP metadata of connection %s has no HTTP-Redirect SingleSignOnService", sp.conn.ID)
+	}
+	req, err := base.MakeAuthenticationRequest(dest, saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	if err != nil {
+		return "", fmt.Errorf("samlsp: start login: %w", err)
+	}
+	// crewjam stamps its own clock; keep IssueInstant on ours.
+	req.IssueInstant = sp.opts.Now().UTC()
+	value, err := json.Marshal(pendingRequest{
+		ReturnTo: sp.opts.ReturnPaths.Or(returnTo),
+		Browser:  browserHash(browserID),
+	})
+	if err != nil {
+		return "", fmt.Errorf("samlsp: start login: %w", err)
+	}
+	if err := sp.opts.Store.PutOneTime(ctx, requestKey(sp.conn.ID, req.ID), value, sp.opts.Now().Add(requestTTL)); err != nil {
+		return "", fmt.Errorf("samlsp: start login: store request id: %w", err)
+	}
+	u, err := req.Redirect("", &base)
+	if err != nil {
+		return "", fmt.Errorf("samlsp: start login: %w", err)
+	}
+	return u.String(), nil
+}
+
+// parseIdPMetadata reads an EntityDescriptor, or the one IdP
+// EntityDescriptor of an EntitiesDescriptor.
+func parseIdPMetadata(data []byte) (*saml.EntityDescriptor, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil, errors.New("no IdP metadata")
+	}
+	var ed saml.EntityDescriptor
+	if err := xml.Unmarshal(data, &ed); err != nil {
+		var eds saml.EntitiesDescriptor
+		if err2 := xml.Unmarshal(data, &eds); err2 != nil {
+			return nil, fmt.Errorf("parse IdP metadata: %w", err)
+		}
+		var found []saml.EntityDescriptor
+		var walk func(saml.EntitiesDescriptor)
+		walk = func(e saml.EntitiesDescriptor) {
+			for _, d := range e.EntityDescriptors {
+				if len(d.IDPSSODescriptors) > 0 {
+					found = append(found, d)
+				}
+			}
+			for _, c := range e.EntitiesDescriptors {
+				walk(c)
+			}
+		}
+		walk(eds)
+		if len(found) != 1 {
+			return nil, fmt.Errorf("IdP metadata holds %d IdP entities, want exactly one", len(found))
+		}
+		ed = found[0]
+	}
+	if ed.EntityID == "" {
+		return nil, errors.New("IdP metadata has no entityID")
+	}
+	if len(ed.IDPSSODescriptors) == 0 {
+		return nil, errors.New("IdP metadata has no IDPSSODescriptor")
+	}
+	return &ed, nil
+}
+
+// signingCerts returns every signing certificate of the IdP (KeyDescriptors
+// with use "signing" or no use), so that during a rotation both the old and
+// the new key verify.
+func signingCerts(ed *saml.EntityDescriptor) ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	for _, d := range ed.IDPSSODescriptors {
+		for _, kd := range d.KeyDescriptors {
+			if kd.Use != "" && kd.Use != "signing" {
+				continue
+			}
+			for _, c := range kd.KeyInfo.X509Data.X509Certificates {
+				raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(c.Data), ""))
+				if err != nil {
+					return nil, fmt.Errorf("IdP signing certificate is not base64: %w", err)
+				}
+				cert, err := x509.ParseCertificate(raw)
+				if err != nil {
+					return nil, fmt.Errorf("IdP signing certificate: %w", err)
+				}
+				certs = append(certs, cert)
+			}
+		}
+	}
+	if len(certs) == 0 {
+		return nil, errors.New("IdP metadata has no signing certificate")
+	}
+	return certs, nil
+}
+
+// openKeyPair opens the sealed PKCS#8 SP key and checks it matches the
+// certificate.
+func openKeyPair(sealer *seal.Sealer, sealedKey, certPEM string) (crypto.Signer, *x509.Certificate, error) {
+	if sealer == nil {
+		return nil, nil, errors.New("SP key is sealed but no sealer is configured")
+	}
+	der, err := sealer.OpenString(KeyPurpose, sealedKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open SP key: %w", err)
+	}
+	k, err := x509.ParsePKCS8PrivateKey([]byte(der))
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse SP key: %w", err)
+	}
+	key, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, nil, fmt.Errorf("SP key is %T, want RSA", k)
+	}
+	block, _ := pem.Decode([]byte(certPEM))
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, nil, errors.New("SP certificate is not a PEM certificate")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse SP certificate: %w", err)
+	}
+	if pub, ok := cert.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&key.PublicKey) {
+		return nil, nil, errors.New("SP certificate does not match the SP key")
+	}
+	return key, cert, nil
+}
