@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Metrics configures the Prometheus endpoint.
@@ -35,7 +36,9 @@ func (c *Config) validateMetrics(fail func(string, error) error) error {
 		if err := validateListen(c.Metrics.Listen); err != nil {
 			return fail("metrics.listen", err)
 		}
-		if c.Metrics.Listen == c.Listen {
+		// Port 0 picks a free port for each listener, so equal strings
+		// only clash with a fixed port.
+		if c.Metrics.Listen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
 			return fail("metrics.listen", errors.New("is the main listen address: leave it empty to serve /metrics there"))
 		}
 	}

@@ -19,6 +19,8 @@ type Service struct {
 	baseURL string
 	// sessionTTL is how long a platform session lives (WithSessionTTL).
 	sessionTTL time.Duration
+	// tokens keeps tokens Authenticate found, for a second (tokens.go).
+	tokens *tokenCache
 }
 
 // Option configures a Service.
@@ -31,7 +33,7 @@ func WithClock(now func() time.Time) Option {
 
 // New returns a Service over store.
 func New(store repository.Store, opts ...Option) *Service {
-	s := &Service{store: store, now: time.Now}
+	s := &Service{store: store, now: time.Now, tokens: newTokenCache()}
 	for _, o := range opts {
 		o(s)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rosterhq/roster/repository"
@@ -135,12 +136,20 @@ func (s *Service) Authenticate(ctx context.Context, plain, kind string) (reposit
 		return deny("not a " + kind + " token")
 	}
 	hash := HashToken(plain)
-	tok, err := s.store.GetTokenByHash(ctx, hash)
-	if errors.Is(err, repository.ErrNotFound) {
-		return deny("unknown token")
-	}
-	if err != nil {
-		return repository.Token{}, fmt.Errorf("authenticate %s token: %w", kind, err)
+	tok, cached := s.tokens.get(hash)
+	if !cached {
+		gen := s.tokens.generation()
+		var err error
+		tok, err = s.store.GetTokenByHash(ctx, hash)
+		if errors.Is(err, repository.ErrNotFound) {
+			return deny("unknown token")
+		}
+		if err != nil {
+			return repository.Token{}, fmt.Errorf("authenticate %s token: %w", kind, err)
+		}
+		if tok.RevokedAt.IsZero() {
+			s.tokens.put(hash, tok, gen)
+		}
 	}
 	// The store matched the hash already; comparing again in constant time
 	// guards against a backend whose lookup is looser than equality (a
@@ -162,9 +171,119 @@ func (s *Service) Authenticate(ctx context.Context, plain, kind string) (reposit
 		// failed write must not turn a valid credential away.
 		if err := s.store.TouchToken(ctx, tok.AccountID, tok.ID, now); err == nil {
 			tok.LastUsedAt = now
+			s.tokens.touched(hash, now)
 		}
 	}
 	return tok, nil
+}
+
+// tokenCacheTTL is how long Authenticate trusts a token record it read.
+// Every SCIM request authenticates, and an identity provider sends
+// hundreds a second with one token, so reading the record once a second
+// instead of once a request takes a store read off nearly every request.
+//
+// What it costs: a token revoked (or its account deleted, or its member
+// deactivated) by another process, or by a direct store write that
+// bypasses this Service, still authenticates on this process for up to
+// tokenCacheTTL afterwards. Revocations made through this Service
+// (RevokeToken, deactivating or deleting a member, deleting the account)
+// take effect at once: they empty the cache once committed. Expiry is
+// checked on every request against the cached record.
+const tokenCacheTTL = time.Second
+
+// maxCachedTokens bounds the cache; a deployment has a few live tokens
+// per account, and only valid ones are kept.
+const maxCachedTokens = 4096
+
+// tokenCache keeps token records by hash for tokenCacheTTL. A nil cache
+// keeps nothing. Only tokens found live are kept, so unknown or revoked
+// tokens sent by a misconfigured client still hit the store (and cannot
+// fill the cache).
+type tokenCache struct {
+	mu  sync.Mutex
+	m   map[string]cachedToken
+	gen uint64 // bumped by invalidate
+}
+
+type cachedToken struct {
+	tok     repository.Token
+	fetched time.Time // time.Now of the read (monotonic, not the Service's clock)
+}
+
+func newTokenCache() *tokenCache {
+	return &tokenCache{m: make(map[string]cachedToken)}
+}
+
+// get returns the record of hash read less than tokenCacheTTL ago.
+func (c *tokenCache) get(hash string) (repository.Token, bool) {
+	if c == nil {
+		return repository.Token{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[hash]
+	if !ok {
+		return repository.Token{}, false
+	}
+	if time.Since(e.fetched) >= tokenCacheTTL {
+		delete(c.m, hash)
+		return repository.Token{}, false
+	}
+	return e.tok, true
+}
+
+// generation returns the invalidation count, taken before a store read.
+func (c *tokenCache) generation() uint64 {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put keeps tok, read at generation gen: a read that started before an
+// invalidation may predate the revocation, and is dropped.
+func (c *tokenCache) put(hash string, tok repository.Token, gen uint64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if len(c.m) >= maxCachedTokens {
+		clear(c.m)
+	}
+	c.m[hash] = cachedToken{tok: tok, fetched: time.Now()}
+}
+
+// touched records a new LastUsedAt in the cached record, so the next
+// requests do not write it again within touchInterval.
+func (c *tokenCache) touched(hash string, at time.Time) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[hash]; ok {
+		e.tok.LastUsedAt = at
+		c.m[hash] = e
+	}
+}
+
+// invalidate forgets every cached token. Call it once a revocation is
+// committed (and, inside a transaction, also when it is written: a store
+// without transactions has committed it then).
+func (c *tokenCache) invalidate() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.m)
 }
 
 // maxTokenLifetime bounds the expiry an actor may give a token: a
@@ -280,8 +399,10 @@ func (s *Service) RevokeToken(ctx context.Context, actor Actor, accountID, kind,
 		}
 		out = before
 		out.RevokedAt = now
+		s.tokens.invalidate()
 		return s.auditChange(ctx, actor, accountID, kind+"_token.revoke", "token", id, tokenView(before), tokenView(out))
 	})
+	s.tokens.invalidate() // committed (or not): a read cached meanwhile may predate it
 	if err != nil {
 		return repository.Token{}, err
 	}

@@ -50,6 +50,9 @@ func commands() []command {
 		{"account create", "create an account and its owner; prints the tokens once", runAccountCreate},
 		{"members import", "create members in bulk from a CSV or JSON file, with a result per row", runMembersImport},
 		{"healthcheck", "ask a running server's /readyz; exit 0 when ready (container health checks)", runHealthcheck},
+		{"migrate", "copy every record from one store into another (e.g. the embedded store into MongoDB), then verify", runMigrate},
+		{"backup", "copy the embedded store into a file, online and consistent", runBackup},
+		{"restore", "replace the embedded store with a backup file (servers stopped)", runRestore},
 	}
 }
 

@@ -174,4 +174,3 @@ func TestReadyzURL(t *testing.T) {
 		}
 	}
 }
-

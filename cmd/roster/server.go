@@ -23,7 +23,9 @@ import (
 	"github.com/rosterhq/roster/repository"
 	"github.com/rosterhq/roster/scim"
 	"github.com/rosterhq/roster/sso"
+	"github.com/rosterhq/roster/sso/connections"
 	"github.com/rosterhq/roster/sso/connector"
+	"github.com/rosterhq/roster/sso/seal"
 )
 
 // readyTimeout bounds the store ping of /readyz: a load balancer's probe
@@ -106,11 +108,27 @@ func newServer(d serverDeps) (http.Handler, error) {
 //	/sso, /auth   SAML and OIDC login, password login (package sso)
 //	/.well-known  JWKS of the access-token signing keys (package sso)
 func mountFrontDoors(e *gin.Engine, d serverDeps) error {
+	if d.SecretKey == nil {
+		// The bridge and the connections service must seal with one key,
+		// so the ephemeral key (tests) is made once, here.
+		d.SecretKey = make([]byte, 32)
+		if _, err := rand.Read(d.SecretKey); err != nil {
+			return fmt.Errorf("sso: ephemeral secret key: %w", err)
+		}
+	}
 	bridge, err := newBridge(d)
 	if err != nil {
 		return err
 	}
 	bridge.Mount(e)
+	sealer, err := seal.New(d.SecretKey)
+	if err != nil {
+		return fmt.Errorf("sso: secret key: %w", err)
+	}
+	ssoConns, err := connections.New(d.Store, connections.Options{BaseURL: d.Config.BaseURL, Sealer: sealer})
+	if err != nil {
+		return fmt.Errorf("sso connections: %w", err)
+	}
 	limit := d.Config.SCIM.RateLimitPerSecond()
 	if limit == 0 {
 		limit = -1 // scim.Options: negative turns limiting off
@@ -125,7 +143,8 @@ func mountFrontDoors(e *gin.Engine, d serverDeps) error {
 	}
 	// SCIM writes SCIM error bodies under its prefix, 404s included.
 	scimServer.Mount(e.Group(scimPrefix))
-	if err := adminapi.Mount(e.Group("/api/v1"), d.Service, adminapi.Options{Logger: d.Logger, Sessions: bridge.AdminSessions}); err != nil {
+	if err := adminapi.Mount(e.Group("/api/v1"), d.Service, adminapi.Options{Logger: d.Logger, Sessions: bridge.AdminSessions,
+		Connections: ssoConns, AccessTokens: bridge.Issuer()}); err != nil {
 		return fmt.Errorf("admin api: %w", err)
 	}
 	// The pages invitation links open (BASE_URL/invite/TOKEN).

@@ -138,8 +138,9 @@ func TestErrorsAreJSON(t *testing.T) {
 		code         string
 	}{
 		{http.MethodGet, "/nope", http.StatusNotFound, "not_found"},
-		{http.MethodGet, "/sso/login", http.StatusNotFound, "not_found"}, // not mounted yet
-		{http.MethodGet, "/healthz/", http.StatusNotFound, "not_found"},  // no HTML redirect
+		{http.MethodGet, "/sso/nope", http.StatusNotFound, "not_found"},
+		{http.MethodGet, "/auth/session", http.StatusUnauthorized, "unauthenticated"}, // the SSO bridge is mounted
+		{http.MethodGet, "/healthz/", http.StatusNotFound, "not_found"},               // no HTML redirect
 		{http.MethodPost, "/healthz", http.StatusMethodNotAllowed, "method_not_allowed"},
 		{http.MethodDelete, "/readyz", http.StatusMethodNotAllowed, "method_not_allowed"},
 	}

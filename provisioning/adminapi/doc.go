@@ -10,8 +10,11 @@
 // reports), invitations (invite, list, resend, fresh link, revoke), roles,
 // the permission catalogue, groups and their role mappings, seats,
 // ownership transfer, account deletion (owner only, confirmed with an
-// emailed code), personal API tokens, SCIM tokens and the audit log. The
-// pages invitation links open are package provisioning/invitepage.
+// emailed code), personal API tokens, SCIM tokens, the audit log, SSO
+// connections (through Options.Connections, which sso/connections
+// implements) and "view as" tokens (POST /members/{id}/impersonation,
+// through Options.AccessTokens). The pages invitation links open are
+// package provisioning/invitepage.
 // GET /api/v1/openapi.json (public) describes every route; the document is
 // built from the route table and the request and response types, and a
 // test checks it against gin's routes.
@@ -21,8 +24,11 @@
 // A request carries a personal API token, "Authorization: Bearer
 // rst_api_...": the one "roster account create" prints for the owner, or
 // one minted with POST /api-tokens (always for the caller). Browser
-// sessions come through Options.Sessions once the SSO bridge exists. The
-// token's member must be active. Every route names the permissions (any
+// sessions come through Options.Sessions. With Options.AccessTokens, a
+// signed access token of the SSO bridge (a JWT: three dot-separated parts,
+// where API tokens start with rst_) is accepted too; a read-only one (a
+// "view as" token) is refused every write. The token's member must be
+// active. Every route names the permissions (any
 // one is enough) it needs, checked with provisioning's Authorize; the
 // caller's account bounds every read and write, so an id of another
 // account is a 404, exactly like an id that does not exist.

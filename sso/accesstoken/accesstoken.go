@@ -132,6 +132,10 @@ type Issuer struct {
 	sealer *seal.Sealer
 	opts   Options
 
+	// createMu lets one caller of this instance at a time decide to make
+	// a key, so concurrent requests at a rotation make one key, not many.
+	createMu sync.Mutex
+
 	mu       sync.Mutex // guards the fields below
 	keys     []*key     // newest first
 	loadedAt time.Time
@@ -456,8 +460,10 @@ func (i *Issuer) signingKey(ctx context.Context) (*key, error) {
 	}
 	now := i.opts.Now()
 	if i.due(keys, now) {
-		// Read again before making a key: another instance may have made
-		// one since the cache was filled.
+		i.createMu.Lock()
+		defer i.createMu.Unlock()
+		// Read again before making a key: another instance (or caller)
+		// may have made one since the cache was filled.
 		if keys, err = i.load(ctx, true); err != nil {
 			return nil, err
 		}

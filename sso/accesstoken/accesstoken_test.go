@@ -524,3 +524,31 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestConcurrentFirstUse checks that concurrent requests on one instance
+// at its first use make one key between them.
+func TestConcurrentFirstUse(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{now: time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)}
+	st := newStore(t)
+	iss := newIssuer(t, st, c)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for n := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[n] = iss.Issue(ctx, sample)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := st.ListSigningKeys(ctx, c.Now())
+	if err != nil || len(keys) != 1 {
+		t.Errorf("%d keys (%v), want 1", len(keys), err)
+	}
+}

@@ -117,7 +117,13 @@ func startNode(t testing.TB, script string, config any, ready any) *process {
 
 	cmd := exec.Command(node, script, cfgFile)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NODE_ENV=test")
+	cmd.Env = append(os.Environ(), "NODE_ENV=test", "IDP_EXIT_ON_STDIN_EOF=1")
+	// The IdP exits when its stdin ends: if this test binary dies without
+	// running its cleanups, the pipe closes and node does not linger.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatalf("idptest: %s stdin: %v", script, err)
+	}
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
@@ -133,6 +139,7 @@ func startNode(t testing.TB, script string, config any, ready any) *process {
 		close(exited)
 	}()
 	t.Cleanup(func() {
+		_ = stdin.Close()
 		_ = cmd.Process.Kill()
 		<-exited
 		if t.Failed() && stderr.Len() > 0 {

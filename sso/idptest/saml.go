@@ -149,15 +149,12 @@ func StartSAML(t testing.TB, cfg SAMLConfig) *SAMLIdP {
 	for _, m := range cfg.SPMetadata {
 		sps = append(sps, string(m))
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(cfg.Key)
-	if err != nil {
-		t.Fatalf("idptest: encode SAML IdP key: %v", err)
-	}
+	certPEM, keyPEM := encodePair(t, cfg.Key, cfg.Certificate)
 	node := map[string]any{
 		"port":                    0,
 		"entityID":                cfg.EntityID,
-		"certificate":             string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cfg.Certificate.Raw})),
-		"privateKey":              string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})),
+		"certificate":             certPEM,
+		"privateKey":              keyPEM,
 		"users":                   users,
 		"defaultUser":             cfg.DefaultUser,
 		"spMetadata":              sps,
@@ -242,6 +239,30 @@ func (i *SAMLIdP) SetValidity(t testing.TB, d time.Duration) {
 	i.settings(t, map[string]any{"validSeconds": d.Seconds()})
 }
 
+// RotateKeys makes a new signing key and certificate current (i.Key and
+// i.Certificate): responses are signed with it from now on, and the
+// metadata lists it along with the earlier certificates, as IdPs publish
+// the next certificate before the switch.
+func (i *SAMLIdP) RotateKeys(t testing.TB) {
+	t.Helper()
+	i.rotate(t, false)
+}
+
+// ReplaceKeys is RotateKeys that also drops every earlier certificate from
+// the metadata.
+func (i *SAMLIdP) ReplaceKeys(t testing.TB) {
+	t.Helper()
+	i.rotate(t, true)
+}
+
+func (i *SAMLIdP) rotate(t testing.TB, retire bool) {
+	t.Helper()
+	key, cert := NewCertificate(t, "roster test saml idp")
+	certPEM, keyPEM := encodePair(t, key, cert)
+	i.proc.admin(t, "/admin/keys", map[string]any{"certificate": certPEM, "privateKey": keyPEM, "retire": retire}, nil)
+	i.Key, i.Certificate = key, cert
+}
+
 // PutUser adds a user or replaces the one with the same NameID.
 func (i *SAMLIdP) PutUser(t testing.TB, u SAMLUser) {
 	t.Helper()
@@ -275,6 +296,17 @@ func nullIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// encodePair returns the PEM of a certificate and of its key (PKCS #8).
+func encodePair(t testing.TB, key *rsa.PrivateKey, cert *x509.Certificate) (certPEM, keyPEM string) {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatalf("idptest: encode SAML IdP key: %v", err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 }
 
 // NewCertificate returns a fresh 2048-bit RSA key and a self-signed

@@ -340,6 +340,57 @@ func TestSAMLIdPInitiated(t *testing.T) {
 	}
 }
 
+func TestSAMLKeyRotation(t *testing.T) {
+	s := newSP(t, false)
+	idp := StartSAML(t, SAMLConfig{SPMetadata: [][]byte{s.metadata(t)}})
+	s.trust(t, idp)
+	first := idp.Certificate
+	if res := s.visit(t, NewBrowser(t), s.loginURL(t, "")); res.Error != "" {
+		t.Fatalf("before rotation: %s", res.Error)
+	}
+
+	idp.RotateKeys(t)
+	if idp.Certificate.Equal(first) {
+		t.Fatal("RotateKeys kept the certificate")
+	}
+	// An SP still trusting only the old certificate refuses the new
+	// signature; one that re-read the metadata (both certificates) accepts.
+	if res := s.visit(t, NewBrowser(t), s.loginURL(t, "")); res.Error == "" {
+		t.Error("response signed with the new key accepted by an SP knowing only the old certificate")
+	}
+	s.trust(t, idp)
+	if n := signingCerts(t, idp); n != 2 {
+		t.Errorf("metadata lists %d signing certificates after RotateKeys, want 2", n)
+	}
+	if res := s.visit(t, NewBrowser(t), s.loginURL(t, "")); res.Error != "" {
+		t.Errorf("after rotation and metadata refresh: %s", res.Error)
+	}
+
+	idp.ReplaceKeys(t)
+	s.trust(t, idp)
+	if n := signingCerts(t, idp); n != 1 {
+		t.Errorf("metadata lists %d signing certificates after ReplaceKeys, want 1", n)
+	}
+	if res := s.visit(t, NewBrowser(t), s.loginURL(t, "")); res.Error != "" {
+		t.Errorf("after ReplaceKeys: %s", res.Error)
+	}
+}
+
+func signingCerts(t *testing.T, idp *SAMLIdP) int {
+	t.Helper()
+	md, err := samlsp.ParseMetadata(idp.Metadata(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, kd := range md.IDPSSODescriptors[0].KeyDescriptors {
+		if kd.Use == "signing" || kd.Use == "" {
+			n += len(kd.KeyInfo.X509Data.X509Certificates)
+		}
+	}
+	return n
+}
+
 func decodeBase64(s string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(s)
 }

@@ -318,7 +318,7 @@ func sign(t testing.TB, el *etree.Element, s respSpec) {
 // fixture is one SAML connection on a real SQLite store.
 type fixture struct {
 	t      testing.TB
-	store  *sqlite.Store
+	store  Store
 	sealer *seal.Sealer
 	conn   repository.SSOConnection
 	cfg    connector.SAML
@@ -340,7 +340,13 @@ func openStore(t testing.TB) *sqlite.Store {
 	return st
 }
 
+// newFixture makes a connection on a fresh SQLite store.
 func newFixture(t testing.TB, edit func(*connector.SAML)) *fixture {
+	t.Helper()
+	return newFixtureOn(t, openStore(t), edit)
+}
+
+func newFixtureOn(t testing.TB, store Store, edit func(*connector.SAML)) *fixture {
 	t.Helper()
 	f := &fixture{
 		t:      t,
@@ -348,7 +354,7 @@ func newFixture(t testing.TB, edit func(*connector.SAML)) *fixture {
 		idpB:   loadKeyPair(t, "idp-b"),
 		evil:   loadKeyPair(t, "attacker"),
 		spKeys: loadKeyPair(t, "sp"),
-		store:  openStore(t),
+		store:  store,
 	}
 	var err error
 	f.sealer, err = seal.New(bytes.Repeat([]byte{7}, seal.KeySize))

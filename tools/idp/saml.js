@@ -366,3 +366,9 @@ server.listen(Number(cfg.port ?? process.env.PORT ?? 0), '127.0.0.1', () => {
 for (const sig of ['SIGTERM', 'SIGINT']) {
   process.on(sig, () => process.exit(0));
 }
+// Under sso/idptest the test process holds our stdin open: when it dies,
+// even by SIGKILL, stdin ends and the IdP does not outlive it.
+if (process.env.IDP_EXIT_ON_STDIN_EOF === '1') {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}
