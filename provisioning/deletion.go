@@ -172,7 +172,9 @@ func (s *Service) ConfirmAccountDeletion(ctx context.Context, actor Actor, accou
 	if verdict != nil {
 		return repository.AccountDeletion{}, verdict
 	}
-	if err := s.store.DeleteAccount(ctx, accountID, reason); err != nil {
+	err = s.store.DeleteAccount(ctx, accountID, reason)
+	s.tokens.invalidate() // the account's tokens are gone with it
+	if err != nil {
 		return repository.AccountDeletion{}, fmt.Errorf("delete account: %w", err)
 	}
 	del, err := s.store.GetAccountDeletion(ctx, accountID)

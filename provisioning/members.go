@@ -92,6 +92,7 @@ func (s *Service) CreateMember(ctx context.Context, actor Actor, m repository.Me
 func (s *Service) UpdateMember(ctx context.Context, actor Actor, accountID, id string, ifVersion IfVersion,
 	change func(repository.Member) (repository.Member, error)) (repository.Member, error) {
 	var updated repository.Member
+	revoked := false
 	err := s.retry(ctx, ifVersion, func(ctx context.Context) error {
 		before, err := s.store.GetMember(ctx, accountID, id)
 		if err != nil {
@@ -135,6 +136,7 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, accountID, id s
 			memberView(&before), memberView(&updated)); err != nil {
 			return err
 		}
+		revoked = revoked || p.revoke
 		if err := s.afterMemberWrite(ctx, actor, p, updated); err != nil {
 			return err
 		}
@@ -143,6 +145,9 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, accountID, id s
 		}
 		return err
 	})
+	if revoked {
+		s.tokens.invalidate() // the member's API tokens were revoked
+	}
 	if err != nil {
 		return repository.Member{}, err
 	}
@@ -155,6 +160,9 @@ func (s *Service) UpdateMember(ctx context.Context, actor Actor, accountID, id s
 // again — and clears it as the team leader of its reports. The owner
 // cannot be deleted.
 func (s *Service) DeleteMember(ctx context.Context, actor Actor, accountID, id string, ifVersion IfVersion) error {
+	// The member's API tokens are revoked: cached ones go once that is
+	// committed.
+	defer s.tokens.invalidate()
 	return s.retry(ctx, ifVersion, func(ctx context.Context) error {
 		before, err := s.store.GetMember(ctx, accountID, id)
 		if err != nil {
@@ -197,6 +205,7 @@ func (s *Service) DeleteMember(ctx context.Context, actor Actor, accountID, id s
 		if err := s.store.RevokeMemberTokens(ctx, accountID, id, now); err != nil {
 			return fmt.Errorf("delete member: revoke tokens: %w", err)
 		}
+		s.tokens.invalidate()
 		if err := s.auditChange(ctx, actor, accountID, "member.delete", "member", id,
 			memberView(&before), memberView(nil)); err != nil {
 			return err
@@ -413,6 +422,8 @@ func (s *Service) afterMemberWrite(ctx context.Context, actor Actor, p memberPla
 		if err := s.store.RevokeMemberTokens(ctx, m.AccountID, m.ID, now); err != nil {
 			return fmt.Errorf("deactivate member: revoke tokens: %w", err)
 		}
+		// Again once committed: UpdateMember does it for its own writes.
+		s.tokens.invalidate()
 	}
 	if p.seat.release {
 		return s.freeSeat(ctx, actor, p.acct, m.ID)

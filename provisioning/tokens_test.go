@@ -329,3 +329,74 @@ func TestIssueListRevokeToken(t *testing.T) {
 		t.Errorf("revocations audited: %d, %v", page.Total, err)
 	}
 }
+
+// TestAuthenticateCache: Authenticate keeps a token it found for
+// tokenCacheTTL. A revocation made through the Service ends it at once;
+// one written to the store behind the Service's back (another process)
+// ends it within tokenCacheTTL; expiry is checked on every request.
+func TestAuthenticateCache(t *testing.T) {
+	ctx := context.Background()
+	s, store, clock := openSQLiteService(t)
+	acct := newTestAccount(t, s, "Cache")
+	id := acct.Account.ID
+	admin := Actor{Kind: repository.ActorMember, ID: acct.Owner.ID, RequestID: "req-cache"}
+	mint := func(name string, expires time.Time) (string, repository.Token) {
+		t.Helper()
+		plain, tok, err := s.mintToken(ctx, id, repository.TokenSCIM, name, "", expires)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Authenticate(ctx, plain, repository.TokenSCIM); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return plain, tok
+	}
+	denied := func(what, plain string) {
+		t.Helper()
+		if _, err := s.Authenticate(ctx, plain, repository.TokenSCIM); AsError(err) == nil || AsError(err).Code != CodeUnauthenticated {
+			t.Errorf("%s: %v, want unauthenticated", what, err)
+		}
+	}
+
+	viaService, tok := mint("via service", time.Time{})
+	if _, err := s.RevokeToken(ctx, admin, id, repository.TokenSCIM, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	denied("revoked through the Service, at once", viaService)
+
+	expiring, _ := mint("expiring", clock.Now().Add(time.Minute))
+	clock.Advance(time.Minute)
+	denied("expired while cached", expiring)
+
+	behind, tok := mint("behind the back", time.Time{})
+	if err := store.RevokeToken(ctx, id, tok.ID, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, behind, repository.TokenSCIM); err != nil {
+		t.Logf("revoked in the store: refused even before the cache expired (%v)", err)
+	}
+	time.Sleep(tokenCacheTTL + 50*time.Millisecond)
+	denied("revoked in the store, after tokenCacheTTL", behind)
+
+	// Deactivating the member that owns an API token ends it at once.
+	m, err := s.CreateMember(ctx, scimActor, repository.Member{AccountID: id, UserName: "api@cache.example", Active: true, Roles: []string{RoleReporter}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiPlain, _, err := s.MintToken(ctx, id, repository.TokenAPI, "api", m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, apiPlain, repository.TokenAPI); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateMember(ctx, scimActor, id, m.ID, nil, func(m repository.Member) (repository.Member, error) {
+		m.Active = false
+		return m, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, apiPlain, repository.TokenAPI); AsError(err) == nil || AsError(err).Code != CodeUnauthenticated {
+		t.Errorf("API token of a deactivated member: %v, want unauthenticated", err)
+	}
+}

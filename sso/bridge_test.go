@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,13 +53,16 @@ func newEnv(t *testing.T, baseURL string) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	// An empty baseURL is the test server's own (IdPs redirect to it).
-	var handler http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	var handler atomic.Pointer[gin.Engine]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.Load().ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	if baseURL == "" {
 		baseURL = srv.URL
 	}
-	svc := provisioning.New(st, provisioning.WithBaseURL(baseURL))
+	// The service's clock stands still, so login backoff does not depend
+	// on how fast bcrypt runs on a busy machine.
+	start := time.Now()
+	svc := provisioning.New(st, provisioning.WithBaseURL(baseURL), provisioning.WithClock(func() time.Time { return start }))
 	e := &env{srv: srv, t: t, ctx: ctx, store: st, svc: svc, base: baseURL, conns: map[string]repository.SSOConnection{}}
 	e.bridge, err = New(svc, Options{
 		BaseURL:   baseURL,
@@ -89,7 +93,7 @@ func newEnv(t *testing.T, baseURL string) *env {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err != nil {
 		t.Fatal(err)
 	}
-	handler = eng
+	handler.Store(eng)
 	e.acct, err = svc.CreateAccount(ctx, provisioning.CreateAccountInput{Name: "Acme", OwnerEmail: "owner@acme.example",
 		Seats: 5, BaseURL: baseURL})
 	if err != nil {

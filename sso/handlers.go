@@ -42,7 +42,7 @@ func (b *Bridge) login(c *gin.Context) {
 			Message: "Enter your work email address, like name@company.com."}, page)
 		return
 	}
-	conn, err := b.store.GetSSOConnectionByDomain(c, domain)
+	conn, err := b.store.GetSSOConnectionByDomain(c.Request.Context(), domain)
 	if errors.Is(err, repository.ErrNotFound) || (err == nil && !conn.Enabled) {
 		b.fail(c, "", &provisioning.Error{Code: provisioning.CodeNotFound, Err: err,
 			Message: "No single sign-on is set up for " + domain + ". Sign in with your password, or ask your administrator."}, page)
@@ -62,7 +62,7 @@ func (b *Bridge) login(c *gin.Context) {
 
 // samlMetadata serves the SP metadata of a SAML connection.
 func (b *Bridge) samlMetadata(c *gin.Context) {
-	conn, err := b.connection(c, c.Param("id"), repository.SSOSAML)
+	conn, err := b.connection(c.Request.Context(), c.Param("id"), repository.SSOSAML)
 	if err != nil {
 		b.fail(c, "", err, loginPage{})
 		return
@@ -108,7 +108,7 @@ func (b *Bridge) clearBrowserID(c *gin.Context) {
 // samlStart begins an SP-initiated SAML login.
 func (b *Bridge) samlStart(c *gin.Context) {
 	returnTo := b.opts.ReturnPaths.Or(c.Query("return_to"))
-	conn, err := b.connection(c, c.Param("id"), repository.SSOSAML)
+	conn, err := b.connection(c.Request.Context(), c.Param("id"), repository.SSOSAML)
 	if err != nil {
 		b.fail(c, KindSAML, err, loginPage{ReturnTo: returnTo})
 		return
@@ -123,7 +123,7 @@ func (b *Bridge) samlStart(c *gin.Context) {
 		b.fail(c, KindSAML, err, loginPage{ReturnTo: returnTo})
 		return
 	}
-	target, err := sp.StartLogin(c, returnTo, bid)
+	target, err := sp.StartLogin(c.Request.Context(), returnTo, bid)
 	if err != nil {
 		b.fail(c, KindSAML, err, loginPage{ReturnTo: returnTo})
 		return
@@ -134,7 +134,7 @@ func (b *Bridge) samlStart(c *gin.Context) {
 
 // samlACS consumes the IdP's response.
 func (b *Bridge) samlACS(c *gin.Context) {
-	conn, err := b.connection(c, c.Param("id"), repository.SSOSAML)
+	conn, err := b.connection(c.Request.Context(), c.Param("id"), repository.SSOSAML)
 	if err != nil {
 		b.fail(c, KindSAML, err, loginPage{})
 		return
@@ -152,7 +152,7 @@ func (b *Bridge) samlACS(c *gin.Context) {
 	if bid == "" {
 		bid = cookie(c.Request, browserCookie)
 	}
-	id, err := sp.ACS(c, c.Request, bid)
+	id, err := sp.ACS(c.Request.Context(), c.Request, bid)
 	if err != nil {
 		b.fail(c, KindSAML, err, loginPage{})
 		return
@@ -163,12 +163,12 @@ func (b *Bridge) samlACS(c *gin.Context) {
 // oidcStart begins an OIDC login.
 func (b *Bridge) oidcStart(c *gin.Context) {
 	returnTo := b.opts.ReturnPaths.Or(c.Query("return_to"))
-	conn, err := b.connection(c, c.Param("id"), repository.SSOOIDC)
+	conn, err := b.connection(c.Request.Context(), c.Param("id"), repository.SSOOIDC)
 	if err != nil {
 		b.fail(c, KindOIDC, err, loginPage{ReturnTo: returnTo})
 		return
 	}
-	rp, _, err := b.rp(c, conn)
+	rp, _, err := b.rp(c.Request.Context(), conn)
 	if err != nil {
 		b.fail(c, KindOIDC, err, loginPage{ReturnTo: returnTo})
 		return
@@ -178,7 +178,7 @@ func (b *Bridge) oidcStart(c *gin.Context) {
 		b.fail(c, KindOIDC, err, loginPage{ReturnTo: returnTo})
 		return
 	}
-	target, err := rp.StartLogin(c, returnTo, bid)
+	target, err := rp.StartLogin(c.Request.Context(), returnTo, bid)
 	if err != nil {
 		b.fail(c, KindOIDC, err, loginPage{ReturnTo: returnTo})
 		return
@@ -189,17 +189,17 @@ func (b *Bridge) oidcStart(c *gin.Context) {
 
 // oidcCallback completes an OIDC login.
 func (b *Bridge) oidcCallback(c *gin.Context) {
-	conn, err := b.connection(c, c.Param("id"), repository.SSOOIDC)
+	conn, err := b.connection(c.Request.Context(), c.Param("id"), repository.SSOOIDC)
 	if err != nil {
 		b.fail(c, KindOIDC, err, loginPage{})
 		return
 	}
-	rp, cfg, err := b.rp(c, conn)
+	rp, cfg, err := b.rp(c.Request.Context(), conn)
 	if err != nil {
 		b.fail(c, KindOIDC, err, loginPage{})
 		return
 	}
-	id, err := rp.Callback(c, c.Request, cookie(c.Request, browserCookie))
+	id, err := rp.Callback(c.Request.Context(), c.Request, cookie(c.Request, browserCookie))
 	if err != nil {
 		b.fail(c, KindOIDC, err, loginPage{})
 		return
@@ -211,7 +211,7 @@ func (b *Bridge) oidcCallback(c *gin.Context) {
 // session and sends the browser back where it asked to go.
 func (b *Bridge) finishLogin(c *gin.Context, kind string, conn repository.SSOConnection, jit bool, id connector.Identity) {
 	b.clearBrowserID(c)
-	m, err := b.svc.ResolveLogin(c, conn, provisioning.ExternalIdentity{
+	m, err := b.svc.ResolveLogin(c.Request.Context(), conn, provisioning.ExternalIdentity{
 		Subject: id.Subject, Email: id.Email, EmailVerified: id.EmailVerified,
 		GivenName: id.GivenName, FamilyName: id.FamilyName, DisplayName: id.DisplayName,
 		Groups: id.Groups, RequestID: requestID(c),
@@ -220,7 +220,7 @@ func (b *Bridge) finishLogin(c *gin.Context, kind string, conn repository.SSOCon
 		b.fail(c, kind, err, loginPage{Email: id.Email})
 		return
 	}
-	secret, sess, err := b.svc.StartSession(c, m, conn.ID, id.SessionNotOnOrAfter)
+	secret, sess, err := b.svc.StartSession(c.Request.Context(), m, conn.ID, id.SessionNotOnOrAfter)
 	if err != nil {
 		b.fail(c, kind, err, loginPage{Email: id.Email})
 		return
@@ -267,12 +267,12 @@ func (b *Bridge) passwordLogin(c *gin.Context) {
 			Message: "this sign-in comes from another site and was refused"}, page)
 		return
 	}
-	m, err := b.svc.PasswordLogin(c, req.Account, req.Email, req.Password, c.ClientIP())
+	m, err := b.svc.PasswordLogin(c.Request.Context(), req.Account, req.Email, req.Password, c.ClientIP())
 	if err != nil {
 		b.fail(c, KindPassword, err, page)
 		return
 	}
-	secret, sess, err := b.svc.StartSession(c, m, "", time.Time{})
+	secret, sess, err := b.svc.StartSession(c.Request.Context(), m, "", time.Time{})
 	if err != nil {
 		b.fail(c, KindPassword, err, page)
 		return
@@ -332,11 +332,11 @@ type AgentView struct {
 
 // sessionView builds the JSON of a session.
 func (b *Bridge) sessionView(c *gin.Context, sess repository.Session, m repository.Member) (SessionView, error) {
-	acct, err := b.store.GetAccount(c, sess.AccountID)
+	acct, err := b.store.GetAccount(c.Request.Context(), sess.AccountID)
 	if err != nil {
 		return SessionView{}, err
 	}
-	perms, err := b.svc.EffectivePermissions(c, sess.AccountID, m.ID)
+	perms, err := b.svc.EffectivePermissions(c.Request.Context(), sess.AccountID, m.ID)
 	if err != nil {
 		return SessionView{}, err
 	}
@@ -380,7 +380,7 @@ func (b *Bridge) authenticated(c *gin.Context) (repository.Session, repository.M
 		return repository.Session{}, repository.Member{}, &provisioning.Error{Code: provisioning.CodeUnauthenticated,
 			Message: "not signed in: sign in first"}
 	}
-	sess, m, err := b.svc.AuthenticateSession(c, secret)
+	sess, m, err := b.svc.AuthenticateSession(c.Request.Context(), secret)
 	if pe := provisioning.AsError(err); pe != nil && pe.Code == provisioning.CodeUnauthenticated {
 		b.clearSessionCookie(c.Writer)
 	}
@@ -400,7 +400,7 @@ func (b *Bridge) session(c *gin.Context) {
 	}
 	f := classify(err)
 	if f.internal {
-		b.log.ErrorContext(c, "sso: session", "error", err, "request_id", requestID(c))
+		b.log.ErrorContext(c.Request.Context(), "sso: session", "error", err, "request_id", requestID(c))
 	}
 	writeProblem(c, f.status, f.code, f.public)
 }
@@ -411,7 +411,7 @@ func (b *Bridge) session(c *gin.Context) {
 func (b *Bridge) logout(c *gin.Context) {
 	secret := cookie(c.Request, SessionCookie)
 	if secret != "" {
-		sess, _, err := b.svc.AuthenticateSession(c, secret)
+		sess, _, err := b.svc.AuthenticateSession(c.Request.Context(), secret)
 		if err == nil {
 			if o := c.GetHeader("Origin"); o != b.origin {
 				// No Origin of ours: only the CSRF token proves the
@@ -421,7 +421,7 @@ func (b *Bridge) logout(c *gin.Context) {
 					return
 				}
 			}
-			if err := b.svc.EndSessionRecord(c, sess); err != nil {
+			if err := b.svc.EndSessionRecord(c.Request.Context(), sess); err != nil {
 				b.fail(c, "", err, loginPage{})
 				return
 			}
@@ -461,15 +461,15 @@ func (b *Bridge) token(c *gin.Context) {
 	if err != nil {
 		f := classify(err)
 		if f.internal {
-			b.log.ErrorContext(c, "sso: token", "error", err, "request_id", requestID(c))
+			b.log.ErrorContext(c.Request.Context(), "sso: token", "error", err, "request_id", requestID(c))
 		}
 		writeProblem(c, f.status, f.code, f.public)
 		return
 	}
 	ttl := sess.ExpiresAt.Sub(b.opts.Now())
-	tok, exp, err := b.issuer.IssueFor(c, accesstokenClaims(sess, m, view.Roles, view.Agent.Capable), ttl)
+	tok, exp, err := b.issuer.IssueFor(c.Request.Context(), accesstokenClaims(sess, m, view.Roles, view.Agent.Capable), ttl)
 	if err != nil {
-		b.log.ErrorContext(c, "sso: issue access token", "error", err, "request_id", requestID(c))
+		b.log.ErrorContext(c.Request.Context(), "sso: issue access token", "error", err, "request_id", requestID(c))
 		writeProblem(c, http.StatusServiceUnavailable, "unavailable", "no access token can be issued now; try again later")
 		return
 	}

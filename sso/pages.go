@@ -112,7 +112,7 @@ func (b *Bridge) renderLogin(c *gin.Context, status int, p loginPage) {
 	p.RequestID = requestID(c)
 	var buf bytes.Buffer
 	if err := b.pages.login.Execute(&buf, p); err != nil {
-		b.log.ErrorContext(c, "sso: render login page", "error", err)
+		b.log.ErrorContext(c.Request.Context(), "sso: render login page", "error", err)
 		c.String(http.StatusInternalServerError, "The sign-in page failed to render. Request id: %s", p.RequestID)
 		return
 	}
@@ -204,7 +204,7 @@ func (b *Bridge) fail(c *gin.Context, kind string, err error, page loginPage) {
 	if f.internal {
 		level = b.log.ErrorContext
 	}
-	level(c, "sso: request failed", "kind", kind, "code", f.code, "status", f.status,
+	level(c.Request.Context(), "sso: request failed", "kind", kind, "code", f.code, "status", f.status,
 		"error", err.Error(), "request_id", requestID(c))
 	if f.retryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(int((f.retryAfter+time.Second-1)/time.Second)))

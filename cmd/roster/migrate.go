@@ -263,6 +263,9 @@ func (m *migrator) copy(ctx context.Context, resume, force bool) (bool, error) {
 			recs, err := m.src.Export(ctx, kind, after, limit)
 			if err != nil {
 				m.bar.finish()
+				if ctx.Err() != nil {
+					return false, fmt.Errorf("migrate: interrupted in %s after %d records: run again with --resume", kind, copied)
+				}
 				return false, fmt.Errorf("migrate: %w", err)
 			}
 			if len(recs) > 0 {
