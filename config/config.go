@@ -71,6 +71,8 @@ type Config struct {
 	SMTP SMTP
 	// Metrics configures the Prometheus endpoint (config/metrics.go).
 	Metrics Metrics
+	// MongoDB configures the MongoDB connection pool (config/mongodb.go).
+	MongoDB MongoDB
 	// SSO configures the SSO bridge: platform sessions and logins.
 	SSO SSO
 

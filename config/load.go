@@ -146,6 +146,24 @@ func keys() []key {
 			field: func(c *Config) *string { return &c.Metrics.PerAccount },
 			file:  func(f *fileConfig) *string { return f.Metrics.PerAccount },
 		},
+		{
+			name: "mongodb.max_pool_size", env: "ROSTER_MONGODB_MAX_POOL_SIZE", flag: "mongodb-max-pool-size",
+			usage: "most `connections` each instance opens to each MongoDB server (default: the driver's 100; 0: no cap)",
+			field: func(c *Config) *string { return &c.MongoDB.MaxPoolSize },
+			file:  func(f *fileConfig) *string { return f.MongoDB.MaxPoolSize },
+		},
+		{
+			name: "mongodb.min_pool_size", env: "ROSTER_MONGODB_MIN_POOL_SIZE", flag: "mongodb-min-pool-size",
+			usage: "`connections` each instance keeps open to each MongoDB server when idle (default: 0)",
+			field: func(c *Config) *string { return &c.MongoDB.MinPoolSize },
+			file:  func(f *fileConfig) *string { return f.MongoDB.MinPoolSize },
+		},
+		{
+			name: "mongodb.max_conn_idle_time", env: "ROSTER_MONGODB_MAX_CONN_IDLE_TIME", flag: "mongodb-max-conn-idle-time",
+			usage: "close a MongoDB connection idle this long, a `duration` (default: never)",
+			field: func(c *Config) *string { return &c.MongoDB.MaxConnIdleTime },
+			file:  func(f *fileConfig) *string { return f.MongoDB.MaxConnIdleTime },
+		},
 	}
 }
 
@@ -161,6 +179,7 @@ type fileConfig struct {
 	SMTP    fileSMTP    `yaml:"smtp"`
 	SSO     fileSSO     `yaml:"sso"`
 	Metrics fileMetrics `yaml:"metrics"`
+	MongoDB fileMongoDB `yaml:"mongodb"`
 }
 
 type fileSSO struct {
@@ -319,6 +338,9 @@ func (c *Config) validate(source map[string]string) error {
 	if err := c.validateMetrics(fail); err != nil {
 		return err
 	}
+	if err := c.validateMongoDB(fail); err != nil {
+		return err
+	}
 	return c.validateMail(fail)
 }
 
@@ -440,6 +462,7 @@ func yamlError(err error) error {
 		m = strings.ReplaceAll(m, "config.fileSMTP", "the smtp mapping")
 		m = strings.ReplaceAll(m, "config.fileSSO", "the sso mapping")
 		m = strings.ReplaceAll(m, "config.fileMetrics", "the metrics mapping")
+		m = strings.ReplaceAll(m, "config.fileMongoDB", "the mongodb mapping")
 		msgs[i] = m
 	}
 	return errors.New(strings.Join(msgs, "; "))

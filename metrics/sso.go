@@ -9,15 +9,17 @@ var (
 	// loginReasons are the sso/connector LoginError reasons (SAML SP, OIDC
 	// RP) and the outcomes of deciding who an identity is.
 	loginReasons = set(
-		// protocol and token checks
-		"malformed", "signature", "alg", "issuer", "audience", "azp", "nonce", "at_hash",
-		"state", "expired", "not_yet_valid", "replayed", "recipient", "destination",
-		"in_response_to", "unsolicited", "subject", "conditions", "encryption",
-		"idp_error", "exchange", "userinfo", "userinfo_sub", "jwks", "discovery",
-		"browser", "config", "store", "unknown_connection", "disabled",
-		// who the identity is, and whether they may come in
-		"not_provisioned", "no_seat", "inactive", "suspended", "locked", "deactivated",
-		"throttled", "password", "email_unverified", "domain", "account_deleted",
+		// protocol and token checks (sso/samlsp, sso/oidcrp)
+		"malformed", "signature", "unsigned", "weak_algorithm", "alg", "decrypt",
+		"issuer", "audience", "azp", "nonce", "at_hash", "state", "status",
+		"expired", "not_yet_valid", "replayed", "recipient", "destination",
+		"in_response_to", "idp_initiated", "idp_error", "exchange", "userinfo",
+		"userinfo_sub", "jwks", "discovery", "browser", "browser_mismatch",
+		"config", "connection", "store", "internal",
+		// who the identity is and whether they may come in (provisioning)
+		"not_provisioned", "member_inactive", "seat_limit_reached", "sso_required",
+		"unauthenticated", "rate_limited", "too_many_attempts", "invalid_code",
+		"forbidden", "not_found", "invalid_value", "unavailable", "internal_error",
 		"error",
 	)
 )

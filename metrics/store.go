@@ -30,6 +30,11 @@ func InstrumentStore(s repository.Store, r *Registry) repository.Store {
 	return &instrumentedStore{Store: s, next: s, r: r}
 }
 
+// Unwrap returns the store InstrumentStore wrapped, for callers that look
+// for a backend's optional methods (beyond repository.Store) by type
+// assertion: the decorator has only the interface's methods.
+func (s *instrumentedStore) Unwrap() repository.Store { return s.next }
+
 // observeStore records one store call.
 func (r *Registry) observeStore(op string, start time.Time, err error) {
 	r.storeCalls.WithLabelValues(op).Observe(time.Since(start).Seconds())

@@ -14,6 +14,7 @@ import (
 var instrumentedMethods = []string{
 	"CreateAccount",
 	"GetAccount",
+	"GetAccountByName",
 	"UpdateAccount",
 	"DeleteAccount",
 	"GetAccountDeletion",
@@ -63,6 +64,7 @@ var instrumentedMethods = []string{
 	"DeleteExpiredSessions",
 	"CreateSSOConnection",
 	"GetSSOConnection",
+	"GetSSOConnectionByID",
 	"GetSSOConnectionByDomain",
 	"UpdateSSOConnection",
 	"DeleteSSOConnection",
@@ -106,6 +108,13 @@ func (s *instrumentedStore) GetAccount(ctx context.Context, id string) (reposito
 	start := time.Now()
 	r0, err := s.next.GetAccount(ctx, id)
 	s.r.observeStore("GetAccount", start, err)
+	return r0, err
+}
+
+func (s *instrumentedStore) GetAccountByName(ctx context.Context, name string) (repository.Account, error) {
+	start := time.Now()
+	r0, err := s.next.GetAccountByName(ctx, name)
+	s.r.observeStore("GetAccountByName", start, err)
 	return r0, err
 }
 
@@ -449,6 +458,13 @@ func (s *instrumentedStore) GetSSOConnection(ctx context.Context, accountID stri
 	start := time.Now()
 	r0, err := s.next.GetSSOConnection(ctx, accountID, id)
 	s.r.observeStore("GetSSOConnection", start, err)
+	return r0, err
+}
+
+func (s *instrumentedStore) GetSSOConnectionByID(ctx context.Context, id string) (repository.SSOConnection, error) {
+	start := time.Now()
+	r0, err := s.next.GetSSOConnectionByID(ctx, id)
+	s.r.observeStore("GetSSOConnectionByID", start, err)
 	return r0, err
 }
 

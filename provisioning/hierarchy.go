@@ -198,8 +198,17 @@ func (s *Service) resolvePendingReports(ctx context.Context, actor Actor, m repo
 	if m.ExternalID != "" {
 		refs = append(refs, repository.Compare{Field: repository.MemberPendingManagerRef, Op: repository.OpEq, Value: m.ExternalID})
 	}
+	// Almost always nobody waits: ask for the count first, which is one
+	// small statement, before reading any member.
+	waiting, err := s.store.ListMembers(ctx, m.AccountID, repository.Query{Filter: refs, Count: 0})
+	if err != nil {
+		return m, fmt.Errorf("pending reports: %w", err)
+	}
+	if waiting.Total == 0 {
+		return m, nil
+	}
 	linked := 0
-	err := s.forEachMember(ctx, m.AccountID, refs, func(r repository.Member) error {
+	err = s.forEachMember(ctx, m.AccountID, refs, func(r repository.Member) error {
 		if r.ID == m.ID {
 			return nil
 		}

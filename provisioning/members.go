@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/rosterhq/roster/repository"
 )
@@ -719,10 +720,167 @@ func memberEqual(a, b repository.Member) bool {
 // memberView is the audited form of a member: every field but the
 // record's bookkeeping, with the password hash reduced to whether one is
 // set (a hash never goes into the audit log). nil stands for "absent".
+//
+// It is exactly what structView (a JSON round trip) makes of the record,
+// built field by field: every member write computes one or two of these,
+// and the round trip cost more than the rest of the rule step.
+// TestMemberViewMatchesJSONRoundTrip holds the two together, and the rare
+// records the direct build cannot reproduce exactly (a string that is not
+// valid UTF-8, a time JSON cannot encode) take the round trip.
 func memberView(m *repository.Member) map[string]any {
 	if m == nil {
 		return nil
 	}
+	b := viewBuilder{v: make(map[string]any, 24), exact: true}
+	b.str("AccountID", m.AccountID)
+	b.str("ID", m.ID)
+	b.str("UserName", m.UserName)
+	b.str("ExternalID", m.ExternalID)
+	n := m.Name
+	b.object("Name", map[string]any{
+		"Formatted": b.text(n.Formatted), "FamilyName": b.text(n.FamilyName), "GivenName": b.text(n.GivenName),
+		"MiddleName": b.text(n.MiddleName), "HonorificPrefix": b.text(n.HonorificPrefix), "HonorificSuffix": b.text(n.HonorificSuffix),
+	})
+	b.str("DisplayName", m.DisplayName)
+	b.str("NickName", m.NickName)
+	b.str("ProfileURL", m.ProfileURL)
+	b.str("Title", m.Title)
+	b.str("UserType", m.UserType)
+	b.str("PreferredLanguage", m.PreferredLanguage)
+	b.str("Locale", m.Locale)
+	b.str("Timezone", m.Timezone)
+	b.flag("Active", m.Active)
+	b.str("Status", m.Status)
+	b.str("Source", m.Source)
+	if len(m.Emails) > 0 {
+		l := make([]any, len(m.Emails))
+		for i, e := range m.Emails {
+			l[i] = map[string]any{"Value": b.text(e.Value), "Type": b.text(e.Type), "Display": b.text(e.Display), "Primary": e.Primary}
+		}
+		b.v["Emails"] = l
+	}
+	if len(m.PhoneNumbers) > 0 {
+		l := make([]any, len(m.PhoneNumbers))
+		for i, p := range m.PhoneNumbers {
+			l[i] = map[string]any{"Value": b.text(p.Value), "Type": b.text(p.Type), "Display": b.text(p.Display), "Primary": p.Primary}
+		}
+		b.v["PhoneNumbers"] = l
+	}
+	if len(m.Addresses) > 0 {
+		l := make([]any, len(m.Addresses))
+		for i, a := range m.Addresses {
+			l[i] = map[string]any{"Formatted": b.text(a.Formatted), "StreetAddress": b.text(a.StreetAddress),
+				"Locality": b.text(a.Locality), "Region": b.text(a.Region), "PostalCode": b.text(a.PostalCode),
+				"Country": b.text(a.Country), "Type": b.text(a.Type), "Primary": a.Primary}
+		}
+		b.v["Addresses"] = l
+	}
+	b.str("EmployeeNumber", m.EmployeeNumber)
+	b.str("CostCenter", m.CostCenter)
+	b.str("Organization", m.Organization)
+	b.str("Division", m.Division)
+	b.str("Department", m.Department)
+	b.str("ManagerID", m.ManagerID)
+	b.str("PendingManagerRef", m.PendingManagerRef)
+	if len(m.Roles) > 0 {
+		b.v["Roles"] = b.texts(m.Roles)
+	}
+	if len(m.OptionalPermissions) > 0 {
+		l := make([]any, len(m.OptionalPermissions))
+		for i, p := range m.OptionalPermissions {
+			l[i] = map[string]any{"Role": b.text(p.Role), "Permission": b.text(p.Permission)}
+		}
+		b.v["OptionalPermissions"] = l
+	}
+	p := m.Profile
+	b.object("Profile", map[string]any{
+		"Expertise":                 b.texts(p.Expertise),
+		"OnlyAssignFromExpertise":   p.OnlyAssignFromExpertise,
+		"OnlyAssignedConversations": p.OnlyAssignedConversations,
+		"CanViewGroupCompanies":     p.CanViewGroupCompanies,
+		"ExternalSSO":               p.ExternalSSO,
+		"CanManageTeams":            p.CanManageTeams,
+		"Channels":                  b.texts(p.Channels),
+		"EmploymentStatus":          b.text(p.EmploymentStatus),
+		"StartDate":                 b.text(p.StartDate),
+		"Bio":                       b.text(p.Bio),
+		"ImageURL":                  b.text(p.ImageURL),
+		"Hometown":                  b.text(p.Hometown),
+		"StateOrCountry":            b.text(p.StateOrCountry),
+		"ApprovalStatus":            b.text(p.ApprovalStatus),
+	})
+	b.str("SeatStatus", m.SeatStatus)
+	if !m.SeatQueuedAt.IsZero() {
+		t, err := m.SeatQueuedAt.MarshalJSON()
+		if err != nil || len(t) < 2 {
+			b.exact = false
+		} else {
+			b.str("SeatQueuedAt", string(t[1:len(t)-1]))
+		}
+	}
+	if len(m.ManagedAttributes) > 0 {
+		b.v["ManagedAttributes"] = b.texts(m.ManagedAttributes)
+	}
+	b.flag("MustChangePassword", m.MustChangePassword)
+	if !b.exact {
+		return memberViewJSON(m)
+	}
+	if m.PasswordHash != "" {
+		b.v["Password"] = HashToken(m.PasswordHash)[:12]
+	}
+	return b.v
+}
+
+// viewBuilder builds a view as structView's JSON round trip would: empty
+// values are left out at the top level, kept inside nested objects.
+type viewBuilder struct {
+	v map[string]any
+	// exact turns false on a string the round trip would change (not
+	// valid UTF-8): the caller then takes the round trip.
+	exact bool
+}
+
+// text is s as a JSON round trip returns it.
+func (b *viewBuilder) text(s string) string {
+	if !utf8.ValidString(s) {
+		b.exact = false
+	}
+	return s
+}
+
+// texts is a string list as a JSON round trip returns it: nil for nil.
+func (b *viewBuilder) texts(l []string) any {
+	if l == nil {
+		return nil
+	}
+	out := make([]any, len(l))
+	for i, s := range l {
+		out[i] = b.text(s)
+	}
+	return out
+}
+
+func (b *viewBuilder) str(k, s string) {
+	if s = b.text(s); !isEmptyJSON(s) {
+		b.v[k] = s
+	}
+}
+
+func (b *viewBuilder) flag(k string, on bool) {
+	if on {
+		b.v[k] = true
+	}
+}
+
+func (b *viewBuilder) object(k string, o map[string]any) {
+	if !isEmptyJSON(o) {
+		b.v[k] = o
+	}
+}
+
+// memberViewJSON is memberView by a JSON round trip of the record, for
+// the records memberView cannot build directly.
+func memberViewJSON(m *repository.Member) map[string]any {
 	c := cloneMember(*m)
 	hasPassword := c.PasswordHash != ""
 	c.PasswordHash = ""

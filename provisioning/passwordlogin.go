@@ -43,14 +43,6 @@ const (
 // takes as long as a wrong password.
 const dummyPasswordHash = "$2a$10$32oriOf5RdCq5D0NKCWzOuSGn1ZPTVQ5KGIp7BIIAUHg..ZLeSfz6"
 
-// AccountNameFinder is what a store implements to let password logins
-// name their account (the name people know) instead of its id. It is
-// optional: without it accountRef must be the account id.
-type AccountNameFinder interface {
-	// GetAccountByName finds an account by name, ignoring case.
-	GetAccountByName(ctx context.Context, name string) (repository.Account, error)
-}
-
 // badCredentials is the one refusal of a credential.
 func badCredentials(reason string) error {
 	return &Error{Code: CodeUnauthenticated, Message: "the email address or password is not correct",
@@ -174,11 +166,7 @@ func (s *Service) loginAccount(ctx context.Context, ref string) (repository.Acco
 	if !errors.Is(err, repository.ErrNotFound) {
 		return repository.Account{}, fmt.Errorf("password login: account: %w", err)
 	}
-	finder, ok := s.store.(AccountNameFinder)
-	if !ok {
-		return repository.Account{}, nil
-	}
-	acct, err = finder.GetAccountByName(ctx, ref)
+	acct, err = s.store.GetAccountByName(ctx, ref)
 	if errors.Is(err, repository.ErrNotFound) {
 		return repository.Account{}, nil
 	}

@@ -54,6 +54,9 @@ type AccountStore interface {
 	// *ConflictError on "name".
 	CreateAccount(ctx context.Context, a Account) (Account, error)
 	GetAccount(ctx context.Context, id string) (Account, error)
+	// GetAccountByName finds an account by name, ignoring case (password
+	// login names its account).
+	GetAccountByName(ctx context.Context, name string) (Account, error)
 	// UpdateAccount applies fn to the current record and writes the result
 	// if nobody changed it meanwhile (it retries fn otherwise). An error from
 	// fn aborts the update and is returned as is.
@@ -195,6 +198,10 @@ type SSOConnectionStore interface {
 	// connection is a *ConflictError on "domain".
 	CreateSSOConnection(ctx context.Context, c SSOConnection) (SSOConnection, error)
 	GetSSOConnection(ctx context.Context, accountID, id string) (SSOConnection, error)
+	// GetSSOConnectionByID finds a connection of any account by its id: the
+	// SAML and OIDC endpoints carry only the id, which identifies the
+	// account (ids are unique across the deployment).
+	GetSSOConnectionByID(ctx context.Context, id string) (SSOConnection, error)
 	// GetSSOConnectionByDomain finds the connection an email domain routes
 	// to, in any account.
 	GetSSOConnectionByDomain(ctx context.Context, domain string) (SSOConnection, error)

@@ -249,7 +249,7 @@ func (s *Server) listUsers(ctx context.Context, t tenant, lp listParams) (*listR
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	proj := parseProjection(filter.Users, lp.attributes, lp.excluded)
-	resources, err := s.renderUsers(ctx, t, page.Items, proj)
+	resources, err := s.renderUsers(ctx, t, page.Items, proj, true)
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,9 @@ func (s *Server) createUser(ctx context.Context, t tenant, r request) (*response
 	if err != nil {
 		return nil, err
 	}
-	return s.userResponse(ctx, t, created, r, http.StatusCreated)
+	// A member just created belongs to no group yet: its response needs
+	// no group query.
+	return s.renderUserResponse(ctx, t, created, r, http.StatusCreated, false)
 }
 
 // getUser answers GET /Users/{id}.
@@ -189,19 +191,26 @@ func (s *Server) deleteUser(ctx context.Context, t tenant, id string, r request)
 // userResponse renders one user as the answer of a request, honouring
 // its attributes / excludedAttributes.
 func (s *Server) userResponse(ctx context.Context, t tenant, m repository.Member, r request, status int) (*response, error) {
+	return s.renderUserResponse(ctx, t, m, r, status, true)
+}
+
+// renderUserResponse is userResponse; inGroups false says the member
+// belongs to no group, so its groups are not read.
+func (s *Server) renderUserResponse(ctx context.Context, t tenant, m repository.Member, r request, status int, inGroups bool) (*response, error) {
 	proj := projectionOf(filter.Users, r)
-	list, err := s.renderUsers(ctx, t, []repository.Member{m}, proj)
+	list, err := s.renderUsers(ctx, t, []repository.Member{m}, proj, inGroups)
 	if err != nil {
 		return nil, err
 	}
 	return &response{status: status, body: list[0], etag: etag(m.Version), location: s.base + "/Users/" + m.ID}, nil
 }
 
-// renderUsers renders members with their groups (one query for all) and
-// role names, then applies the projection.
-func (s *Server) renderUsers(ctx context.Context, t tenant, members []repository.Member, proj projection) ([]any, error) {
+// renderUsers renders members with their groups (one query for all,
+// unless inGroups is false: none of them belongs to a group) and role
+// names, then applies the projection.
+func (s *Server) renderUsers(ctx context.Context, t tenant, members []repository.Member, proj projection, inGroups bool) ([]any, error) {
 	var groups map[string][]repository.GroupRef
-	if proj.returns("groups") && len(members) > 0 {
+	if inGroups && proj.returns("groups") && len(members) > 0 {
 		ids := make([]string, len(members))
 		for i, m := range members {
 			ids[i] = m.ID

@@ -90,18 +90,8 @@ type Options struct {
 	// oidc or password; outcome success or failure; reason a short stable
 	// label ("" on success).
 	Observe func(kind, outcome, reason string)
-	// FindConnection finds an SSO connection by its id alone (the SAML and
-	// OIDC URLs carry only that). nil uses the store when it implements
-	// ConnectionFinder.
-	FindConnection func(ctx context.Context, id string) (repository.SSOConnection, error)
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
-}
-
-// ConnectionFinder is what a store implements to find a connection by its
-// id in any account (ids are unique across the deployment).
-type ConnectionFinder interface {
-	GetSSOConnectionByID(ctx context.Context, id string) (repository.SSOConnection, error)
 }
 
 // Bridge serves the SSO and session routes. It is safe for concurrent use.
@@ -151,15 +141,6 @@ func New(svc *provisioning.Service, opts Options) (*Bridge, error) {
 		opts.Observe = func(string, string, string) {}
 	}
 	store := svc.Store()
-	if opts.FindConnection == nil {
-		if f, ok := store.(ConnectionFinder); ok {
-			opts.FindConnection = f.GetSSOConnectionByID
-		} else {
-			opts.FindConnection = func(context.Context, string) (repository.SSOConnection, error) {
-				return repository.SSOConnection{}, errors.New("sso: the store cannot find a connection by id (GetSSOConnectionByID)")
-			}
-		}
-	}
 	pages, err := newPages()
 	if err != nil {
 		return nil, err

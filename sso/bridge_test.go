@@ -36,7 +36,6 @@ type env struct {
 	base    string
 	acct    provisioning.CreatedAccount
 	admin   repository.Member
-	conns   map[string]repository.SSOConnection
 	mu      sync.Mutex
 	observe []string
 }
@@ -63,7 +62,7 @@ func newEnv(t *testing.T, baseURL string) *env {
 	// on how fast bcrypt runs on a busy machine.
 	start := time.Now()
 	svc := provisioning.New(st, provisioning.WithBaseURL(baseURL), provisioning.WithClock(func() time.Time { return start }))
-	e := &env{srv: srv, t: t, ctx: ctx, store: st, svc: svc, base: baseURL, conns: map[string]repository.SSOConnection{}}
+	e := &env{srv: srv, t: t, ctx: ctx, store: st, svc: svc, base: baseURL}
 	e.bridge, err = New(svc, Options{
 		BaseURL:   baseURL,
 		SecretKey: []byte("0123456789abcdef0123456789abcdef"),
@@ -72,15 +71,6 @@ func newEnv(t *testing.T, baseURL string) *env {
 			e.mu.Lock()
 			defer e.mu.Unlock()
 			e.observe = append(e.observe, kind+"/"+outcome+"/"+reason)
-		},
-		FindConnection: func(ctx context.Context, id string) (repository.SSOConnection, error) {
-			e.mu.Lock()
-			c, ok := e.conns[id]
-			e.mu.Unlock()
-			if !ok {
-				return c, repository.ErrNotFound
-			}
-			return st.GetSSOConnection(ctx, c.AccountID, id)
 		},
 	})
 	if err != nil {
@@ -133,9 +123,6 @@ func (e *env) connection(kind, domain string, enabled bool) repository.SSOConnec
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.mu.Lock()
-	e.conns[c.ID] = c
-	e.mu.Unlock()
 	return c
 }
 

@@ -36,9 +36,6 @@ func TestOIDCLoginThroughBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.mu.Lock()
-	e.conns[conn.ID] = conn
-	e.mu.Unlock()
 
 	b := idptest.NewBrowser(t)
 	page := b.Visit(e.base + "/sso/login?email=alice@example.com&return_to=/auth/session")

@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -281,7 +282,7 @@ func (b *Bridge) passwordLogin(c *gin.Context) {
 	b.setSessionCookie(c.Writer, secret, sess.ExpiresAt)
 	c.Header("Cache-Control", "no-store")
 	if wantsJSON(c) {
-		view, err := b.sessionView(c, sess, m)
+		view, err := b.sessionView(c.Request.Context(), sess, m)
 		if err != nil {
 			b.fail(c, "", err, page)
 			return
@@ -331,12 +332,12 @@ type AgentView struct {
 }
 
 // sessionView builds the JSON of a session.
-func (b *Bridge) sessionView(c *gin.Context, sess repository.Session, m repository.Member) (SessionView, error) {
-	acct, err := b.store.GetAccount(c.Request.Context(), sess.AccountID)
+func (b *Bridge) sessionView(ctx context.Context, sess repository.Session, m repository.Member) (SessionView, error) {
+	acct, err := b.store.GetAccount(ctx, sess.AccountID)
 	if err != nil {
 		return SessionView{}, err
 	}
-	perms, err := b.svc.EffectivePermissions(c.Request.Context(), sess.AccountID, m.ID)
+	perms, err := b.svc.EffectivePermissions(ctx, sess.AccountID, m.ID)
 	if err != nil {
 		return SessionView{}, err
 	}
@@ -392,7 +393,7 @@ func (b *Bridge) session(c *gin.Context) {
 	sess, m, err := b.authenticated(c)
 	if err == nil {
 		var v SessionView
-		if v, err = b.sessionView(c, sess, m); err == nil {
+		if v, err = b.sessionView(c.Request.Context(), sess, m); err == nil {
 			c.Header("Cache-Control", "no-store")
 			c.JSON(http.StatusOK, v)
 			return
@@ -456,7 +457,7 @@ func (b *Bridge) token(c *gin.Context) {
 	}
 	var view SessionView
 	if err == nil {
-		view, err = b.sessionView(c, sess, m)
+		view, err = b.sessionView(c.Request.Context(), sess, m)
 	}
 	if err != nil {
 		f := classify(err)

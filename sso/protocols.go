@@ -40,7 +40,7 @@ func (b *Bridge) connection(ctx context.Context, id, kind string) (repository.SS
 	if id == "" || len(id) > 128 {
 		return repository.SSOConnection{}, connector.Fail("connection", publicUnknownConnection, errUnknownConnection)
 	}
-	conn, err := b.opts.FindConnection(ctx, id)
+	conn, err := b.store.GetSSOConnectionByID(ctx, id)
 	if errors.Is(err, repository.ErrNotFound) {
 		return conn, connector.Fail("connection", publicUnknownConnection, fmt.Errorf("connection %s: %w", id, errUnknownConnection))
 	}

@@ -167,11 +167,16 @@ func newBridge(d serverDeps) (*sso.Bridge, error) {
 			return nil, fmt.Errorf("sso: ephemeral secret key: %w", err)
 		}
 	}
+	var observe func(kind, outcome, reason string)
+	if d.Metrics != nil {
+		observe = d.Metrics.ObserveLogin
+	}
 	bridge, err := sso.New(d.Service, sso.Options{
 		BaseURL:     d.Config.BaseURL,
 		SecretKey:   key,
 		ReturnPaths: connector.ReturnPaths{Prefixes: d.Config.SSO.ReturnPathList()},
 		Logger:      d.Logger,
+		Observe:     observe,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sso: %w", err)

@@ -57,5 +57,10 @@ func resolveConfig(c cli, flags *config.Flags) (config.Config, config.StoreURL, 
 	if err != nil {
 		return config.Config{}, config.StoreURL{}, fmt.Errorf("config: store: %w", err)
 	}
+	if storeURL.Kind == config.StoreMongoDB {
+		// The pool keys travel as URI options, which the URI may also set
+		// itself (and then wins).
+		storeURL.URI = cfg.MongoDB.ApplyToURI(storeURL.URI)
+	}
 	return cfg, storeURL, nil
 }

@@ -40,6 +40,19 @@ func (s *Store) GetAccount(ctx context.Context, id string) (repository.Account, 
 	return d.record(), nil
 }
 
+// GetAccountByName finds an account by name, ignoring case (through the
+// unique account_name index).
+func (s *Store) GetAccountByName(ctx context.Context, name string) (repository.Account, error) {
+	var d accountDoc
+	if err := s.accounts.FindOne(ctx, bson.D{{Key: "nameLower", Value: fold(name)}}).Decode(&d); err != nil {
+		if isNoDocs(err) {
+			return repository.Account{}, notFound("account", name)
+		}
+		return repository.Account{}, fmt.Errorf("get account by name: %w", err)
+	}
+	return d.record(), nil
+}
+
 // UpdateAccount applies fn with a compare-and-swap on the version.
 func (s *Store) UpdateAccount(ctx context.Context, id string, fn func(repository.Account) (repository.Account, error)) (repository.Account, error) {
 	load := func(ctx context.Context) (repository.Account, error) { return s.GetAccount(ctx, id) }

@@ -103,6 +103,19 @@ func (s *Store) GetSSOConnection(ctx context.Context, accountID, id string) (rep
 	return d.record(), nil
 }
 
+// GetSSOConnectionByID finds a connection of any account by its id (the
+// _id, unique across the deployment).
+func (s *Store) GetSSOConnectionByID(ctx context.Context, id string) (repository.SSOConnection, error) {
+	var d ssoDoc
+	if err := s.sso.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+		if isNoDocs(err) {
+			return repository.SSOConnection{}, notFound("SSO connection", id)
+		}
+		return repository.SSOConnection{}, fmt.Errorf("get SSO connection by id: %w", err)
+	}
+	return d.record(), nil
+}
+
 // GetSSOConnectionByDomain finds the connection an email domain routes to,
 // ignoring case.
 func (s *Store) GetSSOConnectionByDomain(ctx context.Context, domain string) (repository.SSOConnection, error) {

@@ -4,14 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"github.com/rosterhq/roster/repository"
 )
 
 var (
-	qInsertAccount = accountTable.insertSQL()
-	qGetAccount    = "SELECT " + accountTable.selectList("") + " FROM accounts WHERE id = ?"
-	qUpdateAccount = accountTable.updateSQL("id = ? AND version = ?")
+	qInsertAccount    = accountTable.insertSQL()
+	qGetAccount       = "SELECT " + accountTable.selectList("") + " FROM accounts WHERE id = ?"
+	qGetAccountByName = "SELECT " + accountTable.selectList("") + " FROM accounts WHERE name_lc = ?"
+	qUpdateAccount    = accountTable.updateSQL("id = ? AND version = ?")
 
 	qInsertAccountDeletion = `INSERT INTO account_deletions (account_id, name, deleted_at, reason) VALUES (?, ?, ?, ?)
 		ON CONFLICT (account_id) DO UPDATE SET name = excluded.name, deleted_at = excluded.deleted_at, reason = excluded.reason`
@@ -54,6 +56,16 @@ func (s *Store) CreateAccount(ctx context.Context, a repository.Account) (reposi
 func (s *Store) GetAccount(ctx context.Context, id string) (repository.Account, error) {
 	a, err := s.getAccount(ctx, s.reader(ctx), id)
 	return a, wrap("get account", err)
+}
+
+// GetAccountByName finds an account by name, ignoring case.
+func (s *Store) GetAccountByName(ctx context.Context, name string) (repository.Account, error) {
+	var a repository.Account
+	err := s.reader(ctx).queryRow(ctx, accountTable.dests(&a), qGetAccountByName, strings.ToLower(name))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = repository.ErrNotFound
+	}
+	return a, wrap("get account by name", err)
 }
 
 func (s *Store) getAccount(ctx context.Context, h handle, id string) (repository.Account, error) {

@@ -506,6 +506,11 @@ func (spec *listSpec) plan(accountID string, q repository.Query) (listPlan, erro
 		p.offset = q.StartIndex - 1
 	}
 	p.limit = q.Count
+	if p.limit == 0 {
+		// Only the total is asked for (a count-first check such as
+		// provisioning's pending-manager lookup): no page statement.
+		return p, nil
+	}
 
 	if cmp, ok := q.Filter.(repository.Compare); ok && cmp.Op == repository.OpEq && spec.unique[cmp.Field] {
 		v, _ := cmp.Value.(string)

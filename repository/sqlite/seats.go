@@ -16,6 +16,13 @@ var (
 	qInsertSeat   = "INSERT INTO seats (account_id, member_id) VALUES (?, ?)"
 	qDeleteSeat   = "DELETE FROM seats WHERE account_id = ? AND member_id = ?"
 	qSetSeatTotal = "UPDATE accounts SET seat_total = ?, version = version + 1, updated_at = max(updated_at + 1, ?) WHERE id = ?"
+	// qSeatCheck answers ReserveSeat's three questions with one
+	// statement: the limit, whether ?2 holds a seat, and (only when it
+	// does not) the seats in use.
+	qSeatCheck = `SELECT a.seat_total, s.held,
+		CASE WHEN s.held THEN 0 ELSE (SELECT count(*) FROM seats WHERE account_id = a.id) END
+		FROM accounts a, (SELECT EXISTS (SELECT 1 FROM seats WHERE account_id = ?1 AND member_id = ?2) AS held) s
+		WHERE a.id = ?1`
 )
 
 // ReserveSeat gives memberID a seat when one is free. The count and the
@@ -24,28 +31,31 @@ var (
 // limit is never exceeded.
 func (s *Store) ReserveSeat(ctx context.Context, accountID, memberID string) error {
 	err := s.write(ctx, func(h handle) error {
-		var held int
-		if err := h.queryRow(ctx, []any{&held}, qHoldsSeat, accountID, memberID); err != nil {
-			return err
-		}
-		if held > 0 {
-			return nil
-		}
-		var total int
-		if err := h.queryRow(ctx, []any{&total}, qSeatTotal, accountID); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return repository.ErrNotFound
+		var total, inUse int
+		var held bool
+		err := h.queryRow(ctx, []any{&total, &held, &inUse}, qSeatCheck, accountID, memberID)
+		if errors.Is(err, sql.ErrNoRows) {
+			// No account. A seat held anyway (none should be) is still
+			// a no-op success, as it always was.
+			var n int
+			if err := h.queryRow(ctx, []any{&n}, qHoldsSeat, accountID, memberID); err != nil {
+				return err
 			}
+			if n > 0 {
+				return nil
+			}
+			return repository.ErrNotFound
+		}
+		if err != nil {
 			return err
 		}
-		var inUse int
-		if err := h.queryRow(ctx, []any{&inUse}, qSeatsInUse, accountID); err != nil {
-			return err
+		if held {
+			return nil
 		}
 		if inUse >= total {
 			return repository.ErrNoSeat
 		}
-		_, err := h.exec(ctx, qInsertSeat, accountID, memberID)
+		_, err = h.exec(ctx, qInsertSeat, accountID, memberID)
 		return err
 	})
 	return wrap("reserve seat", err)

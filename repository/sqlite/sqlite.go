@@ -427,7 +427,9 @@ func (s *Store) warm(ctx context.Context, queries ...string) {
 		return
 	}
 	for _, q := range queries {
-		_, _ = s.rc.prepare(ctx, q)
+		if q != "" {
+			_, _ = s.rc.prepare(ctx, q)
+		}
 	}
 }
 

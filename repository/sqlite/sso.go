@@ -14,6 +14,7 @@ var (
 	qInsertSSO        = ssoTable.insertSQL()
 	qSSOCols          = ssoTable.selectList("c")
 	qGetSSO           = "SELECT " + qSSOCols + " FROM sso_connections c WHERE c.account_id = ? AND c.id = ?"
+	qGetSSOByID       = "SELECT " + qSSOCols + " FROM sso_connections c WHERE c.id = ?"
 	qGetSSOByDomain   = "SELECT " + qSSOCols + " FROM sso_domains d JOIN sso_connections c ON c.account_id = d.account_id AND c.id = d.connection_id WHERE d.domain_lc = ?"
 	qListSSO          = "SELECT " + qSSOCols + " FROM sso_connections c WHERE c.account_id = ? ORDER BY c.created_at, c.id"
 	qUpdateSSO        = ssoTable.updateSQL("account_id = ? AND id = ? AND version = ?")
@@ -63,6 +64,17 @@ func (s *Store) GetSSOConnection(ctx context.Context, accountID, id string) (rep
 		return err
 	})
 	return c, wrap("get sso connection", err)
+}
+
+// GetSSOConnectionByID finds a connection of any account by its id.
+func (s *Store) GetSSOConnectionByID(ctx context.Context, id string) (repository.SSOConnection, error) {
+	var c repository.SSOConnection
+	err := s.read(ctx, func(h handle) error {
+		var err error
+		c, err = getSSO(ctx, h, qGetSSOByID, id)
+		return err
+	})
+	return c, wrap("get sso connection by id", err)
 }
 
 // GetSSOConnectionByDomain finds the connection an email domain routes to,

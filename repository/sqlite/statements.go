@@ -7,15 +7,15 @@ package sqlite
 // readQueries are prepared on both pools (reads also run inside write
 // transactions).
 var readQueries = []string{
-	qGetAccount, qGetAccountDeletion,
+	qGetAccount, qGetAccountByName, qGetAccountDeletion,
 	qGetMember, qGetMemberByName, qMemberCount, qMemberPK, qGroupsOfMembers,
 	qGetGroup, qGroupExists, qCountMembers, qGroupMembersAfter, qGroupMembersMany,
 	qGetRole, qListRoles, qRolePerms, qAllRolePerms, qRolePK, qRolesVersion,
-	qHoldsSeat, qSeatsInUse, qSeatTotal,
+	qHoldsSeat, qSeatsInUse, qSeatTotal, qSeatCheck,
 	qGetInvitation, qGetInvitationByHash, qListOpenInvitations,
 	qGetTokenByHash, qListTokens, qListAllTokens,
 	qGetSessionByHash, qListMemberSess,
-	qGetSSO, qGetSSOByDomain, qListSSO, qSSODomains, qAllSSODomains,
+	qGetSSO, qGetSSOByID, qGetSSOByDomain, qListSSO, qSSODomains, qAllSSODomains,
 	qOutboxStats,
 	qGetLink, qListMemberLinks, qListSigningKeys, qCountFailures,
 }

@@ -54,6 +54,16 @@ func testAccountCRUD(t *testing.T, c Config) {
 		mustIs(t, err, repository.ErrNotFound, "get unknown account")
 	})
 
+	t.Run("ByNameAnyCase", func(t *testing.T) {
+		for _, name := range []string{want.Name, strings.ToUpper(want.Name)} {
+			got, err := s.GetAccountByName(ctx, name)
+			must(t, err, "get account by name %q", name)
+			expectSame(t, got, want, "GetAccountByName")
+		}
+		_, err := s.GetAccountByName(ctx, "no such account")
+		mustIs(t, err, repository.ErrNotFound, "get unknown account by name")
+	})
+
 	t.Run("DuplicateNameAnyCase", func(t *testing.T) {
 		for _, name := range []string{want.Name, strings.ToUpper(want.Name), strings.ToLower(want.Name)} {
 			_, err := s.CreateAccount(ctx, repository.Account{ID: repository.NewID(), Name: name, Status: repository.AccountActive})

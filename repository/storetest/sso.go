@@ -43,6 +43,16 @@ func testSSOConnectionCRUD(t *testing.T, c Config) {
 		expectSame(t, got, want, "GetSSOConnection")
 		_, err = s.GetSSOConnection(ctx, acme.ID, repository.NewID())
 		mustIs(t, err, repository.ErrNotFound, "get unknown SSO connection")
+		_, err = s.GetSSOConnection(ctx, other.ID, created.ID)
+		mustIs(t, err, repository.ErrNotFound, "get another account's SSO connection")
+	})
+
+	t.Run("ByID", func(t *testing.T) {
+		got, err := s.GetSSOConnectionByID(ctx, created.ID)
+		must(t, err, "get SSO connection by id")
+		expectSame(t, got, want, "GetSSOConnectionByID")
+		_, err = s.GetSSOConnectionByID(ctx, repository.NewID())
+		mustIs(t, err, repository.ErrNotFound, "get unknown SSO connection by id")
 	})
 
 	t.Run("DomainRouting", func(t *testing.T) {

@@ -2,17 +2,19 @@ package samlsp
 
 import (
 	"context"
+	"crypto/rsa"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
+	"github.com/crewjam/saml/xmlenc"
 
 	"github.com/rosterhq/roster/repository"
 	"github.com/rosterhq/roster/sso/connector"
@@ -52,15 +54,8 @@ func (sp *SP) ACS(ctx context.Context, r *http.Request, browserID string) (conne
 	if err != nil {
 		return connector.Identity{}, connector.Fail("malformed", publicMalformed, fmt.Errorf("SAMLResponse is not base64: %w", err))
 	}
-	if _, err := scanResponse(xmlBytes); err != nil {
-		return connector.Identity{}, err
-	}
-
-	resp, assertion, signed, err := sp.parse(xmlBytes, now)
+	resp, assertion, err := sp.parse(xmlBytes, now)
 	if err != nil {
-		return connector.Identity{}, err
-	}
-	if err := sp.checkResponse(resp, assertion, signed, now); err != nil {
 		return connector.Identity{}, err
 	}
 	requestID, err := inResponseTo(resp, assertion)
@@ -137,104 +132,145 @@ func readForm(r *http.Request) (string, string, error) {
 	return raw, r.PostForm.Get("RelayState"), nil
 }
 
-// parse runs crewjam/saml's validation (signatures through our verifier,
-// decryption, Destination, Recipient, Issuer, status, its own coarse time
-// checks) on a per-request copy of the ServiceProvider, and returns the
-// Response as the library read it, the verified assertion and the ids of
-// the signed elements.
-func (sp *SP) parse(xmlBytes []byte, now time.Time) (resp saml.Response, assertion *saml.Assertion, signed []signedElement, err error) {
-	v := &verifier{certs: sp.idpCerts, clock: sp.dsigClock(now)}
-	var captured bool
-	lib := sp.base // per-request copy: the hooks below close over this call only
-	lib.SignatureVerifier = v
-	lib.ValidateRequestID = func(r saml.Response, _ []string) error {
-		resp, captured = r, true
-		return nil
+// parse runs every check of the posted document that needs no shared
+// state, in this order, and returns the response and its one assertion:
+//
+//  1. scanXML: strict well-formedness, the encoding/xml round-trip check,
+//     size limits, signature-wrapping shapes, encryption algorithms;
+//  2. one etree parse of the document, reused for everything below;
+//  3. the Response signature when it has one (verify), then the Response
+//     fields read from the verified copy (checkResponse, status);
+//  4. the assertion: decrypted (and scanned again) when encrypted, its own
+//     signature verified unless the Response's covers it, then read from
+//     the verified copy (checkAssertion).
+//
+// Whichever is signed, the fields ACS trusts come from the element
+// goxmldsig re-read from the digested bytes.
+func (sp *SP) parse(xmlBytes []byte, now time.Time) (response, *assertion, error) {
+	if err := scanXML(xmlBytes, "Response"); err != nil {
+		return response{}, nil, err
 	}
-	lib.ValidateAudienceRestriction = func(*saml.Assertion) error { return nil } // checked below, strictly
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(xmlBytes); err != nil {
+		return response{}, nil, malformed("parse response XML: %w", err)
+	}
+	root := doc.Root()
+	if root == nil || !is(root, nsProtocol, "Response") {
+		return response{}, nil, malformed("document is not a SAML Response")
+	}
+	responseSigned := hasSignature(root)
+	if responseSigned {
+		var err error
+		if root, err = sp.verify(root, now); err != nil {
+			return response{}, nil, err
+		}
+	}
+	resp, err := readResponse(root)
+	if err != nil {
+		return response{}, nil, err
+	}
+	if err := sp.checkResponse(resp, now); err != nil {
+		return response{}, nil, err
+	}
 
+	el, err := sp.assertionElement(root, responseSigned, now)
+	if err != nil {
+		return response{}, nil, err
+	}
+	a, err := readAssertion(el)
+	if err != nil {
+		return response{}, nil, err
+	}
+	if err := sp.checkAssertion(a, now); err != nil {
+		return response{}, nil, err
+	}
+	return resp, a, nil
+}
+
+// hasSignature tells whether el carries a Signature as a direct child.
+func hasSignature(el *etree.Element) bool {
+	for _, c := range el.ChildElements() {
+		if c.Tag == "Signature" {
+			return true
+		}
+	}
+	return false
+}
+
+// assertionElement returns the response's one assertion, decrypted when
+// encrypted and verified unless the response signature covers it. An
+// assertion in an unsigned response must carry its own signature.
+func (sp *SP) assertionElement(root *etree.Element, responseSigned bool, now time.Time) (*etree.Element, error) {
+	plain := children(root, nsAssertion, "Assertion")
+	encrypted := children(root, nsAssertion, "EncryptedAssertion")
+	if len(plain)+len(encrypted) != 1 {
+		return nil, malformed("response carries %d assertions, want 1", len(plain)+len(encrypted))
+	}
+	var el *etree.Element
+	if len(plain) == 1 {
+		el = plain[0]
+	} else {
+		data, err := sp.decrypt(encrypted[0])
+		if err != nil {
+			return nil, err
+		}
+		if err := scanXML(data, "Assertion"); err != nil {
+			return nil, err
+		}
+		doc := etree.NewDocument()
+		if err := doc.ReadFromBytes(data); err != nil {
+			return nil, malformed("parse decrypted assertion: %w", err)
+		}
+		el = doc.Root()
+	}
+	if responseSigned {
+		return el, nil
+	}
+	return sp.verify(el, now)
+}
+
+// decrypt returns the plaintext of an EncryptedAssertion (xmlenc of
+// crewjam/saml; the algorithms were checked by scanXML).
+func (sp *SP) decrypt(ea *etree.Element) (plain []byte, err error) {
 	defer func() {
-		// crewjam/saml dereferences optional elements (Subject, Conditions,
-		// SubjectConfirmationData) of an assertion that verified; a
-		// genuine but unusual IdP response must not take the process down.
+		// crewjam/saml's xmlenc slices ciphertexts without checking
+		// their length; a short one must not take the process down.
 		if p := recover(); p != nil {
-			err = connector.Fail("malformed", publicMalformed, fmt.Errorf("crewjam/saml panicked on the response: %v", p))
+			plain, err = nil, malformed("decrypting the assertion panicked: %v", p)
 		}
 	}()
-	acs, _ := url.Parse(sp.acsURL)
-	a, perr := lib.ParseXMLResponse(xmlBytes, nil, *acs)
-	if perr != nil {
-		return resp, nil, nil, classify(perr)
+	fail := func(err error) error {
+		return connector.Fail("decrypt", publicInvalid, fmt.Errorf("decrypt assertion: %w", err))
 	}
-	if !captured {
-		return resp, nil, nil, connector.Fail("malformed", publicMalformed, errors.New("response attributes were not read"))
+	key, ok := sp.base.Key.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fail(errors.New("the connection has no SP key"))
 	}
-	return resp, a, v.signed, nil
-}
-
-// classify turns a crewjam/saml error into a LoginError. Our verifier's
-// errors arrive intact; the library's own are strings.
-func classify(err error) error {
-	var ire *saml.InvalidResponseError
-	if errors.As(err, &ire) && ire.PrivateErr != nil {
-		err = ire.PrivateErr
+	data, err := optionalChild(ea, nsXMLEnc, "EncryptedData")
+	if err != nil {
+		return nil, err
 	}
-	var le *connector.LoginError
-	if errors.As(err, &le) {
-		return le
+	if data == nil {
+		return nil, fail(errors.New("EncryptedAssertion has no EncryptedData"))
 	}
-	var bad saml.ErrBadStatus
-	if errors.As(err, &bad) {
-		return connector.Fail("status", publicRefused, fmt.Errorf("IdP answered status %s", bad.Status))
-	}
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "signature element not present"):
-		return connector.Fail("unsigned", publicInvalid, err)
-	case strings.Contains(msg, "cannot validate signature"):
-		return connector.Fail("signature", publicInvalid, err)
-	case strings.Contains(msg, "`Destination`"):
-		return connector.Fail("destination", publicInvalid, err)
-	case strings.Contains(msg, "Recipient"):
-		return connector.Fail("recipient", publicInvalid, err)
-	case strings.Contains(msg, "not yet valid"):
-		return connector.Fail("not_yet_valid", publicExpired, err)
-	case strings.Contains(msg, "expired"):
-		return connector.Fail("expired", publicExpired, err)
-	case strings.Contains(msg, "Issuer"), strings.Contains(msg, "issuer"):
-		return connector.Fail("issuer", publicInvalid, err)
-	case strings.Contains(msg, "decrypt"):
-		return connector.Fail("decrypt", publicInvalid, err)
-	case strings.Contains(msg, "AudienceRestriction"):
-		return connector.Fail("audience", publicInvalid, err)
-	default:
-		return connector.Fail("malformed", publicMalformed, err)
-	}
-}
-
-// checkResponse adds what crewjam/saml leaves to the application, with the
-// connection's clock skew.
-func (sp *SP) checkResponse(resp saml.Response, a *saml.Assertion, signed []signedElement, now time.Time) error {
-	// Signed Response or signed Assertion, and the assertion we got is the
-	// one covered (the library guarantees this; it costs nothing to hold
-	// it to it).
-	responseSigned, assertionSigned := false, false
-	for _, s := range signed {
-		switch {
-		case s.tag == "Response" && s.id == resp.ID:
-			responseSigned = true
-		case s.tag == "Assertion" && s.id == a.ID:
-			assertionSigned = true
+	var contentKey any = key
+	if ek := ea.FindElement("./EncryptedKey"); ek != nil {
+		if contentKey, err = xmlenc.Decrypt(key, ek); err != nil {
+			return nil, fail(err)
 		}
 	}
-	if !responseSigned && !assertionSigned {
-		return connector.Fail("unsigned", publicInvalid, errors.New("neither the response nor the assertion is signed"))
+	if plain, err = xmlenc.Decrypt(contentKey, data); err != nil {
+		return nil, fail(err)
 	}
-	if resp.Version != "2.0" || a.Version != "2.0" {
-		return connector.Fail("malformed", publicMalformed, fmt.Errorf("SAML version %q/%q, want 2.0", resp.Version, a.Version))
-	}
-	if a.ID == "" {
-		return connector.Fail("malformed", publicMalformed, errors.New("assertion has no ID"))
+	return plain, nil
+}
+
+// checkResponse checks the Response's own fields, with the connection's
+// clock skew. A failure status is reported before the assertion is looked
+// at: an IdP refusing a login sends none.
+func (sp *SP) checkResponse(resp response, now time.Time) error {
+	if resp.Version != "2.0" {
+		return malformed("SAML version %q, want 2.0", resp.Version)
 	}
 	if resp.Destination != sp.acsURL {
 		return connector.Fail("destination", publicInvalid, fmt.Errorf("Destination %q is not %q", resp.Destination, sp.acsURL))
@@ -242,30 +278,47 @@ func (sp *SP) checkResponse(resp saml.Response, a *saml.Assertion, signed []sign
 	if resp.Issuer != nil && (resp.Issuer.Value != sp.idpEntity || !entityFormatOK(resp.Issuer.Format)) {
 		return connector.Fail("issuer", publicInvalid, fmt.Errorf("response Issuer %q is not %q", resp.Issuer.Value, sp.idpEntity))
 	}
-	if a.Issuer.Value != sp.idpEntity || !entityFormatOK(a.Issuer.Format) {
-		return connector.Fail("issuer", publicInvalid, fmt.Errorf("assertion Issuer %q is not %q", a.Issuer.Value, sp.idpEntity))
-	}
 	if err := sp.checkInstant("response", resp.IssueInstant, now); err != nil {
 		return err
+	}
+	if resp.Status != saml.StatusSuccess {
+		return connector.Fail("status", publicRefused, fmt.Errorf("IdP answered status %q", resp.Status))
+	}
+	return nil
+}
+
+// checkAssertion checks the verified assertion, with the connection's
+// clock skew.
+func (sp *SP) checkAssertion(a *assertion, now time.Time) error {
+	if a.Version != "2.0" {
+		return malformed("assertion SAML version %q, want 2.0", a.Version)
+	}
+	if a.ID == "" {
+		return malformed("assertion has no ID")
+	}
+	if a.Issuer.Value != sp.idpEntity || !entityFormatOK(a.Issuer.Format) {
+		return connector.Fail("issuer", publicInvalid, fmt.Errorf("assertion Issuer %q is not %q", a.Issuer.Value, sp.idpEntity))
 	}
 	if err := sp.checkInstant("assertion", a.IssueInstant, now); err != nil {
 		return err
 	}
 
-	if a.Subject == nil || a.Subject.NameID == nil || strings.TrimSpace(a.Subject.NameID.Value) == "" {
-		return connector.Fail("malformed", publicMalformed, errors.New("assertion has no Subject NameID"))
+	if a.NameID == nil || strings.TrimSpace(a.NameID.Value) == "" {
+		return malformed("assertion has no Subject NameID")
 	}
+	// Every confirmation (bearer or not, as crewjam/saml required) names
+	// this ACS and is within its time window; at least one is bearer.
 	bearer := false
-	for _, sc := range a.Subject.SubjectConfirmations {
-		d := sc.SubjectConfirmationData
-		if sc.Method != bearerMethod || d == nil {
-			continue
+	for _, sc := range a.Confirmations {
+		d := sc.Data
+		if d == nil {
+			return malformed("SubjectConfirmation without SubjectConfirmationData")
 		}
 		if d.Recipient != sp.acsURL {
 			return connector.Fail("recipient", publicInvalid, fmt.Errorf("SubjectConfirmationData Recipient %q is not %q", d.Recipient, sp.acsURL))
 		}
 		if d.NotOnOrAfter.IsZero() {
-			return connector.Fail("malformed", publicMalformed, errors.New("bearer SubjectConfirmationData has no NotOnOrAfter"))
+			return malformed("SubjectConfirmationData has no NotOnOrAfter")
 		}
 		if !now.Before(d.NotOnOrAfter.Add(sp.skew)) {
 			return connector.Fail("expired", publicExpired, fmt.Errorf("SubjectConfirmationData expired at %s", d.NotOnOrAfter))
@@ -273,15 +326,15 @@ func (sp *SP) checkResponse(resp saml.Response, a *saml.Assertion, signed []sign
 		if !d.NotBefore.IsZero() && now.Before(d.NotBefore.Add(-sp.skew)) {
 			return connector.Fail("not_yet_valid", publicExpired, fmt.Errorf("SubjectConfirmationData not valid before %s", d.NotBefore))
 		}
-		bearer = true
+		bearer = bearer || sc.Method == bearerMethod
 	}
 	if !bearer {
-		return connector.Fail("malformed", publicMalformed, errors.New("assertion has no bearer SubjectConfirmation"))
+		return malformed("assertion has no bearer SubjectConfirmation")
 	}
 
 	c := a.Conditions
 	if c == nil {
-		return connector.Fail("audience", publicInvalid, errors.New("assertion has no Conditions (and so no AudienceRestriction)"))
+		return malformed("assertion has no Conditions (and so no AudienceRestriction)")
 	}
 	if !c.NotBefore.IsZero() && now.Before(c.NotBefore.Add(-sp.skew)) {
 		return connector.Fail("not_yet_valid", publicExpired, fmt.Errorf("assertion not valid before %s", c.NotBefore))
@@ -289,25 +342,28 @@ func (sp *SP) checkResponse(resp saml.Response, a *saml.Assertion, signed []sign
 	if !c.NotOnOrAfter.IsZero() && !now.Before(c.NotOnOrAfter.Add(sp.skew)) {
 		return connector.Fail("expired", publicExpired, fmt.Errorf("assertion expired at %s", c.NotOnOrAfter))
 	}
-	// Every AudienceRestriction must name us (restrictions are ANDed).
-	// crewjam/saml reads one Audience per restriction (the last one), so a
-	// restriction listing us before another audience is refused: strict,
-	// never lax.
-	if len(c.AudienceRestrictions) == 0 {
+	// Every AudienceRestriction must name us (restrictions are ANDed), and
+	// name only us: strict, never lax.
+	if len(c.Audiences) == 0 {
 		return connector.Fail("audience", publicInvalid, errors.New("assertion has no AudienceRestriction"))
 	}
-	for _, ar := range c.AudienceRestrictions {
-		if strings.TrimSpace(ar.Audience.Value) != sp.entityID {
-			return connector.Fail("audience", publicInvalid, fmt.Errorf("audience %q is not %q", ar.Audience.Value, sp.entityID))
+	for _, auds := range c.Audiences {
+		if len(auds) == 0 {
+			return connector.Fail("audience", publicInvalid, errors.New("AudienceRestriction without Audience"))
+		}
+		for _, au := range auds {
+			if au != sp.entityID {
+				return connector.Fail("audience", publicInvalid, fmt.Errorf("audience %q is not %q", au, sp.entityID))
+			}
 		}
 	}
 
 	if len(a.AuthnStatements) == 0 {
-		return connector.Fail("malformed", publicMalformed, errors.New("assertion has no AuthnStatement"))
+		return malformed("assertion has no AuthnStatement")
 	}
-	for _, st := range a.AuthnStatements {
-		if st.SessionNotOnOrAfter != nil && !now.Before(st.SessionNotOnOrAfter.Add(sp.skew)) {
-			return connector.Fail("expired", publicExpired, fmt.Errorf("IdP session ended at %s", st.SessionNotOnOrAfter))
+	for _, session := range a.AuthnStatements {
+		if !session.IsZero() && !now.Before(session.Add(sp.skew)) {
+			return connector.Fail("expired", publicExpired, fmt.Errorf("IdP session ended at %s", session))
 		}
 	}
 	return nil
@@ -316,15 +372,16 @@ func (sp *SP) checkResponse(resp saml.Response, a *saml.Assertion, signed []sign
 func entityFormatOK(format string) bool { return format == "" || format == entityFormat }
 
 // checkInstant bounds an IssueInstant: not in the future beyond the skew,
-// not older than maxIssueAge plus the skew.
+// not older than maxIssueAge (without skew, as crewjam/saml's
+// MaxIssueDelay was).
 func (sp *SP) checkInstant(what string, t, now time.Time) error {
 	if t.IsZero() {
-		return connector.Fail("malformed", publicMalformed, fmt.Errorf("%s has no IssueInstant", what))
+		return malformed("%s has no IssueInstant", what)
 	}
 	if t.After(now.Add(sp.skew)) {
 		return connector.Fail("not_yet_valid", publicExpired, fmt.Errorf("%s issued in the future (%s)", what, t))
 	}
-	if t.Add(maxIssueAge + sp.skew).Before(now) {
+	if t.Add(maxIssueAge).Before(now) {
 		return connector.Fail("expired", publicExpired, fmt.Errorf("%s issued at %s, too long ago", what, t))
 	}
 	return nil
@@ -333,13 +390,13 @@ func (sp *SP) checkInstant(what string, t, now time.Time) error {
 // inResponseTo returns the request id the response answers ("" when
 // unsolicited). The Response and every bearer confirmation must name the
 // same id, or all none.
-func inResponseTo(resp saml.Response, a *saml.Assertion) (string, error) {
+func inResponseTo(resp response, a *assertion) (string, error) {
 	id := resp.InResponseTo
-	for _, sc := range a.Subject.SubjectConfirmations {
-		if sc.Method != bearerMethod || sc.SubjectConfirmationData == nil {
+	for _, sc := range a.Confirmations {
+		if sc.Method != bearerMethod || sc.Data == nil {
 			continue
 		}
-		if v := sc.SubjectConfirmationData.InResponseTo; v != id {
+		if v := sc.Data.InResponseTo; v != id {
 			return "", connector.Fail("in_response_to", publicStart, fmt.Errorf("response InResponseTo %q and confirmation InResponseTo %q disagree", id, v))
 		}
 	}
@@ -348,13 +405,13 @@ func inResponseTo(resp saml.Response, a *saml.Assertion) (string, error) {
 
 // replayExpiry is how long the assertion id stays in the replay cache: as
 // long as any of its validity windows, plus the skew.
-func (sp *SP) replayExpiry(a *saml.Assertion, now time.Time) time.Time {
+func (sp *SP) replayExpiry(a *assertion, now time.Time) time.Time {
 	latest := a.IssueInstant.Add(maxIssueAge)
 	if a.Conditions != nil && a.Conditions.NotOnOrAfter.After(latest) {
 		latest = a.Conditions.NotOnOrAfter
 	}
-	for _, sc := range a.Subject.SubjectConfirmations {
-		if d := sc.SubjectConfirmationData; d != nil && d.NotOnOrAfter.After(latest) {
+	for _, sc := range a.Confirmations {
+		if d := sc.Data; d != nil && d.NotOnOrAfter.After(latest) {
 			latest = d.NotOnOrAfter
 		}
 	}

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crewjam/saml"
-
 	"github.com/rosterhq/roster/sso/connector"
 )
 
@@ -49,8 +47,8 @@ const (
 )
 
 // identity maps a checked assertion to a connector.Identity.
-func (sp *SP) identity(a *saml.Assertion) (connector.Identity, error) {
-	nameID := a.Subject.NameID
+func (sp *SP) identity(a *assertion) (connector.Identity, error) {
+	nameID := a.NameID
 	id := connector.Identity{
 		ConnectionID:  sp.conn.ID,
 		Subject:       strings.TrimSpace(nameID.Value),
@@ -59,7 +57,7 @@ func (sp *SP) identity(a *saml.Assertion) (connector.Identity, error) {
 	if len(id.Subject) > maxValueBytes {
 		return connector.Identity{}, connector.Fail("malformed", publicMalformed, errors.New("NameID too long"))
 	}
-	attrs := attributes(a)
+	attrs := a.Attributes
 	m := sp.cfg.Attributes
 
 	id.Email = first(attrs, m.Email, defaultEmail)
@@ -78,36 +76,28 @@ func (sp *SP) identity(a *saml.Assertion) (connector.Identity, error) {
 	}
 
 	var session time.Time
-	for _, st := range a.AuthnStatements {
-		if st.SessionNotOnOrAfter != nil && (session.IsZero() || st.SessionNotOnOrAfter.Before(session)) {
-			session = *st.SessionNotOnOrAfter
+	for _, end := range a.AuthnStatements {
+		if !end.IsZero() && (session.IsZero() || end.Before(session)) {
+			session = end
 		}
 	}
 	id.SessionNotOnOrAfter = session
 	return id, nil
 }
 
-func attributes(a *saml.Assertion) []saml.Attribute {
-	var out []saml.Attribute
-	for _, s := range a.AttributeStatements {
-		out = append(out, s.Attributes...)
-	}
-	return out
-}
-
-func matches(at saml.Attribute, name string) bool {
+func matches(at attribute, name string) bool {
 	return strings.EqualFold(at.Name, name) || (at.FriendlyName != "" && strings.EqualFold(at.FriendlyName, name))
 }
 
 // values returns the non-empty values of every attribute called name.
-func values(attrs []saml.Attribute, name string) []string {
+func values(attrs []attribute, name string) []string {
 	var out []string
 	for _, at := range attrs {
 		if !matches(at, name) {
 			continue
 		}
 		for _, v := range at.Values {
-			if s := strings.TrimSpace(v.Value); s != "" && len(s) <= maxValueBytes {
+			if s := strings.TrimSpace(v); s != "" && len(s) <= maxValueBytes {
 				out = append(out, s)
 			}
 		}
@@ -117,7 +107,7 @@ func values(attrs []saml.Attribute, name string) []string {
 
 // first returns the first value of the mapped attribute, or when the
 // connection maps none, of the first default name present.
-func first(attrs []saml.Attribute, mapped string, defaults []string) string {
+func first(attrs []attribute, mapped string, defaults []string) string {
 	names := defaults
 	if mapped != "" {
 		names = []string{mapped}
@@ -132,7 +122,7 @@ func first(attrs []saml.Attribute, mapped string, defaults []string) string {
 
 // all returns every value of the mapped attribute, or of the first default
 // name present, without duplicates.
-func all(attrs []saml.Attribute, mapped string, defaults []string) []string {
+func all(attrs []attribute, mapped string, defaults []string) []string {
 	names := defaults
 	if mapped != "" {
 		names = []string{mapped}

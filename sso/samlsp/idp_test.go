@@ -123,6 +123,7 @@ type respSpec struct {
 	encryptFor                  *x509.Certificate
 	encryptAlg                  string                    // data encryption algorithm URI; default AES-128-GCM
 	mutate                      func(doc *etree.Document) // after signing and encryption
+	editAssertion               func(a *etree.Element)    // before signing: a genuine IdP wrote it
 }
 
 func esc(s string) string {
@@ -183,6 +184,9 @@ func build(t testing.TB, s respSpec) []byte {
 		t.Fatalf("test assertion XML: %v", err)
 	}
 	assertion := adoc.Root()
+	if s.editAssertion != nil {
+		s.editAssertion(assertion)
+	}
 	if s.signAssertion {
 		sign(t, assertion, s)
 	}

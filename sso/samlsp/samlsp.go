@@ -3,13 +3,45 @@
 // assertion consumer service (HTTP-POST binding), which turns a signed IdP
 // response into one connector.Identity.
 //
-// It is built on github.com/crewjam/saml's ServiceProvider (not its samlsp
-// middleware, whose RelayState handling redirects off-site) and adds what
-// that library leaves to the application: a required audience, request ids
-// bound to the browser and taken once from the shared store, an assertion
-// replay cache shared by every instance, a per-connection clock skew,
-// SHA-1/MD5 refusal, strict Destination/Recipient/Issuer checks and a
-// structural guard against signature wrapping.
+// What crewjam/saml is still used for: its metadata types and parser (IdP
+// metadata, this SP's metadata), the AuthnRequest and its HTTP-Redirect
+// binding (StartLogin), its xmlenc package (decrypting assertions) and its
+// time parser (RelaxedTime). Not for its samlsp middleware, whose
+// RelayState handling redirects off-site.
+//
+// ACS does not call crewjam's ParseXMLResponse: it parsed and
+// re-serialised each document several times (round-trip check, etree,
+// encoding/xml unmarshalling of the Response and of the Assertion) and
+// left most checks to the application anyway. ACS parses the document
+// once with etree, verifies signatures with goxmldsig on that tree and
+// reads every trusted field from the element goxmldsig re-read from the
+// digested bytes. It owns every check ParseXMLResponse made, and more:
+//
+//	check (reason)                                   where             test (acs_test.go)
+//	encoding/xml round trip (xrv), DTD, shape (mal.) scanXML           "DTD", "not a Response", TestScanXML
+//	signature wrapping (signature / malformed)       scanXML, verify   the seven "XSW: …" cases
+//	signed Response or signed Assertion (unsigned)   verify            "unsigned", "unsigned assertion inside encryption"
+//	signature value, trusted key, rotation (sig.)    verify            "signed by an unknown key…", "rotation: …"
+//	one Reference, to the signed element (sig.)      checkSignatureShape "XSW: signature referencing another element"
+//	SHA-1/MD5 signatures and digests (weak_alg.)     checkSignatureShape "SHA-1 signature…"
+//	status Success (status)                          checkResponse     "IdP refused"
+//	Destination = ACS URL (destination)              checkResponse     "wrong Destination", "no Destination"
+//	Issuer of Response and Assertion (issuer)        check*            "wrong Issuer"
+//	IssueInstant age and future (expired, n_y_v)     checkInstant      "expired long ago", "issued in the future"
+//	Recipient of every confirmation (recipient)      checkAssertion    "wrong Recipient"
+//	bearer confirmation, NotOnOrAfter (malformed…)   checkAssertion    "NotOnOrAfter 60 s ago…", TestACSRefusesMore
+//	Conditions present, NotBefore/NotOnOrAfter       checkAssertion    "no Conditions", "not yet valid…", "expired beyond…"
+//	audience (audience)                              checkAssertion    "wrong audience", "no audience restriction", …
+//	InResponseTo, taken once, same browser           ACS, inResponseTo "unknown InResponseTo", "…disagree", "redeemed in…"
+//	decryption, RSA-OAEP + AES only (decrypt, weak)  decrypt, scanXML  "encrypted for another SP key", "…PKCS#1 v1.5…", "…3DES"
+//	replay across instances (replayed)               ACS (store)       TestReplay
+//
+// On top of the library it adds what that leaves to the application: a
+// required audience, request ids bound to the browser and taken once from
+// the shared store, an assertion replay cache shared by every instance, a
+// per-connection clock skew, SHA-1/MD5 refusal, strict
+// Destination/Recipient/Issuer checks and a structural guard against
+// signature wrapping.
 package samlsp
 
 import (
@@ -46,15 +78,12 @@ const (
 	// DefaultClockSkew is tolerated on every SAML time when a connection
 	// sets none.
 	DefaultClockSkew = 90 * time.Second
-	// MaxClockSkew caps a connection's skew: crewjam/saml checks
-	// NotBefore/NotOnOrAfter itself with its package-level 180 s
-	// (saml.MaxClockSkew), which this package never changes (it is shared
-	// by every connection and every request), so a larger skew could not
-	// be honoured anyway.
+	// MaxClockSkew caps a connection's skew at the 180 s crewjam/saml's
+	// ParseXMLResponse allowed (saml.MaxClockSkew), which ACS used to
+	// call, so no connection is laxer than it was.
 	MaxClockSkew = 180 * time.Second
-	// maxIssueAge is how old (IssueInstant) a response may be, beyond the
-	// skew. crewjam/saml enforces the same 90 s (saml.MaxIssueDelay) on the
-	// process clock, without skew.
+	// maxIssueAge is how old (IssueInstant) a response may be, without
+	// skew: crewjam/saml's saml.MaxIssueDelay.
 	maxIssueAge = 90 * time.Second
 	// requestTTL is how long an AuthnRequest id stays redeemable.
 	requestTTL = 10 * time.Minute
@@ -99,9 +128,14 @@ type SP struct {
 	entityID  string
 	acsURL    string
 	idpEntity string
-	idpCerts  []*x509.Certificate
-	// base is the crewjam ServiceProvider; ACS copies it per request so
-	// per-request hooks never race.
+	// allRoots trusts every IdP signing certificate at once (a signature
+	// carrying its certificate must carry one of them); eachRoot holds one
+	// store per certificate, tried in turn for a signature carrying none
+	// (goxmldsig refuses several roots then). Built once: they are
+	// immutable and safe to share between requests.
+	allRoots, eachRoot []dsig.X509CertificateStore
+	// base is the crewjam ServiceProvider used for metadata and
+	// AuthnRequests; methods copy it, never change it.
 	base saml.ServiceProvider
 }
 
@@ -153,7 +187,11 @@ func New(conn repository.SSOConnection, cfg connector.SAML, opts Options) (*SP, 
 	sp := &SP{
 		conn: conn, cfg: cfg, opts: opts, skew: skew, realClock: realClock,
 		entityID: entityID, acsURL: acs,
-		idpEntity: idp.EntityID, idpCerts: certs,
+		idpEntity: idp.EntityID,
+		allRoots:  []dsig.X509CertificateStore{&dsig.MemoryX509CertificateStore{Roots: certs}},
+	}
+	for _, c := range certs {
+		sp.eachRoot = append(sp.eachRoot, &dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{c}})
 	}
 	sp.base = saml.ServiceProvider{
 		EntityID:          entityID,
@@ -161,9 +199,6 @@ func New(conn repository.SSOConnection, cfg connector.SAML, opts Options) (*SP, 
 		AcsURL:            *acsURL,
 		IDPMetadata:       idp,
 		AuthnNameIDFormat: saml.UnspecifiedNameIDFormat,
-		// InResponseTo is checked by ACS itself, after the signature, so
-		// that only a genuine response can redeem (and burn) a request id.
-		AllowIDPInitiated: true,
 		HTTPClient:        opts.HTTPClient,
 	}
 	if cfg.SPPrivateKey != "" {

@@ -2,7 +2,6 @@ package samlsp
 
 import (
 	"bytes"
-	"crypto/x509"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -11,7 +10,9 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	xrv "github.com/mattermost/xml-roundtrip-validator"
 	dsig "github.com/russellhaering/goxmldsig"
+	"github.com/russellhaering/goxmldsig/etreeutils"
 
 	"github.com/rosterhq/roster/sso/connector"
 )
@@ -58,88 +59,152 @@ const (
 	maxDepth    = 48
 )
 
-// responseShape is what scanResponse learned about a response document.
-type responseShape struct {
-	assertions int // direct-child Assertion and EncryptedAssertion elements
-}
-
-// scanResponse reads the whole document once, before crewjam/saml parses
-// it, and refuses shapes a genuine IdP response never has but signature
-// wrapping needs: more than one assertion, or a Signature anywhere but on
-// the Response or on one of its direct-child Assertions (a signed
-// assertion hidden in Extensions, in another assertion, in a Signature's
-// Object…). It also refuses DTDs, very deep or very large documents and
-// weak encryption algorithms. Local names are compared whatever their
-// namespace, which is stricter than the library.
-func scanResponse(data []byte) (responseShape, error) {
-	var shape responseShape
+// scanXML reads a whole document once, token by token, before anything
+// else parses it. It refuses:
+//
+//   - anything encoding/xml does not read in strict mode, non-UTF-8
+//     encodings, DTDs and other directives, mismatched end tags, two
+//     attributes with one local name on an element (parsers disagree on
+//     which one counts), very deep or very large documents;
+//   - any token that does not survive an encoding/xml round trip
+//     unchanged, checked with xml-roundtrip-validator's own CheckToken on
+//     every token. This is the protection crewjam/saml's ParseXMLResponse
+//     ran (xrv.Validate, which is this same loop with a byte-at-a-time
+//     reader and line bookkeeping): documents exploiting encoding/xml's
+//     namespace-prefix and directive mutations (CVE-2020-29509/10/11) are
+//     refused before etree or goxmldsig read them;
+//   - shapes a genuine response never has but signature wrapping needs:
+//     more than one assertion, an Assertion anywhere but as a direct child
+//     of the Response, a Signature anywhere but on the root or on that
+//     Assertion (in Extensions, in another assertion, in a Signature's
+//     Object…). Local names are compared whatever their namespace, which
+//     is stricter than the namespace-aware reading that follows;
+//   - weak or unknown encryption algorithms inside an EncryptedAssertion.
+//
+// wantRoot is "Response" for the posted document (in the protocol
+// namespace) or "Assertion" for a decrypted one (assertion namespace).
+func scanXML(data []byte, wantRoot string) error {
+	wantNS, assertionDepth := nsProtocol, 1
+	if wantRoot == "Assertion" {
+		wantNS, assertionDepth = nsAssertion, 0
+	}
 	d := xml.NewDecoder(bytes.NewReader(data))
-	var stack []string
-	elements := 0
+	var stack []xml.Name
+	elements, assertions := 0, 0
 	inEncrypted := false
 	for {
-		tok, err := d.Token()
+		tok, err := d.RawToken()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return shape, connector.Fail("malformed", publicMalformed, fmt.Errorf("read response XML: %w", err))
+			return malformed("read XML: %w", err)
+		}
+		if _, ok := tok.(xml.Directive); ok {
+			return malformed("document carries a DTD or directive")
+		}
+		if err := xrv.CheckToken(tok); err != nil {
+			return malformed("XML does not survive an encoding/xml round trip: %w", err)
 		}
 		switch t := tok.(type) {
-		case xml.Directive:
-			return shape, connector.Fail("malformed", publicMalformed, errors.New("response carries a DTD or directive"))
 		case xml.StartElement:
 			elements++
 			if elements > maxElements || len(stack) >= maxDepth {
-				return shape, connector.Fail("malformed", publicMalformed, errors.New("response too large or too deep"))
+				return malformed("document too large or too deep")
+			}
+			if len(stack) == 0 && elements > 1 {
+				return malformed("document has more than one root element")
+			}
+			if err := uniqueAttrs(t); err != nil {
+				return err
 			}
 			name := t.Name.Local
 			depth := len(stack)
 			switch {
 			case depth == 0:
-				if name != "Response" || t.Name.Space != "urn:oasis:names:tc:SAML:2.0:protocol" {
-					return shape, connector.Fail("malformed", publicMalformed, fmt.Errorf("root element is %s %s, not a SAML Response", t.Name.Space, name))
+				if name != wantRoot || rootNamespace(t) != wantNS {
+					return malformed("root element is %s:%s, not a SAML %s", t.Name.Space, name, wantRoot)
 				}
-			case depth == 1 && (name == "Assertion" || name == "EncryptedAssertion"):
-				shape.assertions++
-				if shape.assertions > 1 {
-					return shape, connector.Fail("malformed", publicMalformed, errors.New("response carries more than one assertion"))
-				}
-				inEncrypted = name == "EncryptedAssertion"
 			case depth == 1:
-				inEncrypted = false
+				inEncrypted = name == "EncryptedAssertion"
 			}
-			if name == "Assertion" && depth != 1 {
-				return shape, connector.Fail("signature", publicInvalid, fmt.Errorf("Assertion inside %s: signature wrapping refused", strings.Join(stack, "/")))
+			if name == "Assertion" || name == "EncryptedAssertion" {
+				if depth != assertionDepth {
+					return connector.Fail("signature", publicInvalid, fmt.Errorf("%s inside %s: signature wrapping refused", name, path(stack)))
+				}
+				if assertions++; assertions > 1 {
+					return malformed("document carries more than one assertion")
+				}
 			}
 			if name == "Signature" {
-				onResponse := depth == 1
-				onAssertion := depth == 2 && stack[1] == "Assertion"
-				if !onResponse && !onAssertion {
-					return shape, connector.Fail("signature", publicInvalid, fmt.Errorf("Signature inside %s: signature wrapping refused", strings.Join(stack, "/")))
+				onRoot := depth == 1
+				onAssertion := depth == assertionDepth+1 && stack[assertionDepth].Local == "Assertion"
+				if !onRoot && !onAssertion {
+					return connector.Fail("signature", publicInvalid, fmt.Errorf("Signature inside %s: signature wrapping refused", path(stack)))
 				}
 			}
 			if inEncrypted && name == "EncryptionMethod" {
-				alg := attr(t, "Algorithm")
+				alg := rawAttr(t, "Algorithm")
 				if weakEncryptionMethods[alg] {
-					return shape, connector.Fail("weak_algorithm", publicInvalid, fmt.Errorf("assertion encrypted with %s", alg))
+					return connector.Fail("weak_algorithm", publicInvalid, fmt.Errorf("assertion encrypted with %s", alg))
 				}
 				if !allowedEncryptionMethods[alg] {
-					return shape, connector.Fail("decrypt", publicInvalid, fmt.Errorf("assertion encrypted with unsupported %q", alg))
+					return connector.Fail("decrypt", publicInvalid, fmt.Errorf("assertion encrypted with unsupported %q", alg))
 				}
 			}
-			stack = append(stack, name)
+			stack = append(stack, t.Name)
 		case xml.EndElement:
+			// RawToken leaves matching end tags to the caller.
+			if len(stack) == 0 || stack[len(stack)-1] != t.Name {
+				return malformed("end tag %s:%s does not match its start tag", t.Name.Space, t.Name.Local)
+			}
 			stack = stack[:len(stack)-1]
 		}
 	}
-	if elements == 0 {
-		return shape, connector.Fail("malformed", publicMalformed, errors.New("empty response"))
+	if elements == 0 || len(stack) != 0 {
+		return malformed("empty or unterminated document")
 	}
-	return shape, nil
+	return nil
 }
 
-func attr(t xml.StartElement, local string) string {
+// rootNamespace resolves the root element's prefix; RawToken leaves
+// prefixes unresolved and a root can only use its own declarations.
+func rootNamespace(t xml.StartElement) string {
+	for _, a := range t.Attr {
+		if (t.Name.Space == "" && a.Name.Space == "" && a.Name.Local == "xmlns") ||
+			(t.Name.Space != "" && a.Name.Space == "xmlns" && a.Name.Local == t.Name.Space) {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// uniqueAttrs refuses two attributes with one local name (ID and x:ID,
+// or ID twice): etree's SelectAttr, which goxmldsig uses to find the
+// signed element's ID, takes the first whatever its prefix.
+func uniqueAttrs(t xml.StartElement) error {
+	for i, a := range t.Attr {
+		if a.Name.Space == "xmlns" {
+			continue
+		}
+		for _, b := range t.Attr[i+1:] {
+			if b.Name.Space != "xmlns" && a.Name.Local == b.Name.Local {
+				return malformed("%s carries attribute %s twice", t.Name.Local, a.Name.Local)
+			}
+		}
+	}
+	return nil
+}
+
+func path(stack []xml.Name) string {
+	parts := make([]string, len(stack))
+	for i, n := range stack {
+		parts[i] = n.Local
+	}
+	return strings.Join(parts, "/")
+}
+
+func rawAttr(t xml.StartElement, local string) string {
 	for _, a := range t.Attr {
 		if a.Name.Local == local {
 			return a.Value
@@ -148,61 +213,77 @@ func attr(t xml.StartElement, local string) string {
 	return ""
 }
 
-// signedElement records one element whose signature verified.
-type signedElement struct {
-	tag, id string
-}
-
-// verifier is the crewjam SignatureVerifier of one ACS call. It replaces
-// the library's check so that it can refuse weak algorithms, pin the
-// reference to the signed element, try each IdP certificate when the
-// signature names none (key rotation), use the SP's clock, and remember
-// which elements were signed.
-type verifier struct {
-	certs  []*x509.Certificate
-	clock  *dsig.Clock
-	signed []signedElement
-}
-
-// VerifySignature implements saml.SignatureVerifier. el is a detached copy
-// of a Response or Assertion that carries a direct-child Signature.
-func (v *verifier) VerifySignature(_ *dsig.ValidationContext, el *etree.Element) error {
-	id := el.SelectAttrValue("ID", "")
-	if id == "" {
-		return connector.Fail("signature", publicInvalid, fmt.Errorf("signed %s has no ID", el.Tag))
+// verify checks the enveloped signature of el (a Response or Assertion
+// that must carry one as a direct child) and returns the signed element as
+// goxmldsig read it back from the bytes it digested: everything ACS reads
+// from a signed element comes from there, never from the posted tree.
+//
+// On top of goxmldsig it refuses weak algorithms, pins the one reference
+// to el itself (checkSignatureShape), tries each IdP certificate when the
+// signature names none (key rotation) and uses the SP's clock.
+func (sp *SP) verify(el *etree.Element, now time.Time) (*etree.Element, error) {
+	var sig *etree.Element
+	for _, c := range el.ChildElements() {
+		if c.Tag == "Signature" {
+			sig = c // checkSignatureShape refuses a second one
+		}
 	}
-	sig, err := checkSignatureShape(el, id)
+	if sig == nil {
+		return nil, connector.Fail("unsigned", publicInvalid, fmt.Errorf("%s is not signed", el.Tag))
+	}
+	if sig.NamespaceURI() != nsDSig {
+		return nil, connector.Fail("signature", publicInvalid, fmt.Errorf("Signature of %s is not an XML-DSig signature", el.Tag))
+	}
+	id := attrValue(el, "ID")
+	if id == "" {
+		return nil, connector.Fail("signature", publicInvalid, fmt.Errorf("signed %s has no ID", el.Tag))
+	}
+	// A detached copy carrying the namespaces declared on its ancestors,
+	// as exclusive canonicalisation needs them.
+	ns, err := etreeutils.NSBuildParentContext(el)
+	if err == nil {
+		ns, err = ns.SubContext(el)
+	}
+	if err == nil {
+		el, err = etreeutils.NSDetatch(ns, el)
+	}
 	if err != nil {
-		return err
+		return nil, connector.Fail("signature", publicInvalid, fmt.Errorf("signature on %s: %w", el.Tag, err))
+	}
+	sig, err = checkSignatureShape(el, id)
+	if err != nil {
+		return nil, err
+	}
+	// As crewjam/saml does: a KeyInfo without a certificate (a bare
+	// RSAKeyValue) proves nothing; drop it so the metadata keys decide.
+	hasCert := sig.FindElement("./KeyInfo/X509Data/X509Certificate") != nil
+	if ki := sig.SelectElement("KeyInfo"); ki != nil && !hasCert {
+		sig.RemoveChild(ki)
+	}
+	stores := sp.allRoots
+	if !hasCert {
+		stores = sp.eachRoot
+	}
+	var clock *dsig.Clock
+	if !sp.realClock {
+		clock = dsig.NewFakeClockAt(now)
 	}
 	var lastErr error
-	for _, roots := range v.candidateRoots(sig) {
-		ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: roots})
+	for _, store := range stores {
+		ctx := dsig.NewDefaultValidationContext(store)
 		ctx.IdAttribute = "ID"
-		ctx.Clock = v.clock
-		if _, err := ctx.Validate(el); err != nil {
+		ctx.Clock = clock
+		verified, err := ctx.Validate(el)
+		if err != nil {
 			lastErr = err
 			continue
 		}
-		v.signed = append(v.signed, signedElement{tag: el.Tag, id: id})
-		return nil
+		if verified.Tag != el.Tag || attrValue(verified, "ID") != id {
+			return nil, connector.Fail("signature", publicInvalid, fmt.Errorf("signature on %s %s verified another element", el.Tag, id))
+		}
+		return verified, nil
 	}
-	return connector.Fail("signature", publicInvalid, fmt.Errorf("signature on %s %s: %w", el.Tag, id, lastErr))
-}
-
-// candidateRoots lists the certificate sets to try: all of them when the
-// signature carries its certificate (goxmldsig then requires it to be one
-// of ours), else one at a time (goxmldsig refuses several roots without a
-// KeyInfo certificate).
-func (v *verifier) candidateRoots(sig *etree.Element) [][]*x509.Certificate {
-	if sig.FindElement("./KeyInfo/X509Data/X509Certificate") != nil || len(v.certs) == 1 {
-		return [][]*x509.Certificate{v.certs}
-	}
-	out := make([][]*x509.Certificate, len(v.certs))
-	for i, c := range v.certs {
-		out[i] = []*x509.Certificate{c}
-	}
-	return out
+	return nil, connector.Fail("signature", publicInvalid, fmt.Errorf("signature on %s %s: %w", el.Tag, id, lastErr))
 }
 
 // checkSignatureShape returns el's one direct-child Signature after
@@ -309,13 +390,4 @@ func referencesOnly(sig *etree.Element, id string) bool {
 		}
 	}
 	return len(refs) > 0
-}
-
-// dsigClock is the clock goxmldsig checks certificate validity with:
-// its own real clock, or ours frozen at now when Options.Now was given.
-func (sp *SP) dsigClock(now time.Time) *dsig.Clock {
-	if sp.realClock {
-		return nil
-	}
-	return dsig.NewFakeClockAt(now)
 }

@@ -43,3 +43,6 @@ CREATE TABLE throttle_failures (
 	failed_at    INTEGER NOT NULL
 );
 CREATE INDEX throttle_failures_key ON throttle_failures (throttle_key, pk);
+
+-- The SAML and OIDC endpoints find a connection by its id alone.
+CREATE INDEX sso_connections_by_id ON sso_connections (id);
