@@ -1,11 +1,13 @@
 package samlsp
 
 import (
+	"encoding/xml"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/beevik/etree"
+	xrv "github.com/mattermost/xml-roundtrip-validator"
 
 	"github.com/rosterhq/roster/sso/connector"
 )
@@ -129,5 +131,28 @@ func TestCommentDoesNotTruncate(t *testing.T) {
 	}
 	if id.Subject != "ada@example.com.evil.example" || id.Email != "ada@example.com.evil.example" {
 		t.Fatalf("identity %+v: value truncated at the comment", id)
+	}
+}
+
+// TestRoundTripsAsText holds roundTripsAsText to xrv: every text it lets
+// skip the round-trip check passes that check.
+func TestRoundTripsAsText(t *testing.T) {
+	samples := []string{
+		" ", "\n\t  \n", "ada@example.com", "a&b<c>d'e\"f", "Zoë Ölçer 日本 \U0001F600",
+		"MIIC+zCCAeOgAwIBAgIJ/AbC=", "\u00a0\ue000", "]]>", "&amp;",
+	}
+	for _, s := range samples {
+		if !roundTripsAsText([]byte(s)) {
+			t.Errorf("%q not treated as plain text", s)
+			continue
+		}
+		if err := xrv.CheckToken(xml.CharData(s)); err != nil {
+			t.Errorf("%q: skipped but xrv refuses it: %v", s, err)
+		}
+	}
+	for _, s := range []string{"\r", "a\x01b", "\xff\xfe", "\ufffe", "", "\ufffd"} {
+		if roundTripsAsText([]byte(s)) {
+			t.Errorf("%q treated as plain text", s)
+		}
 	}
 }
