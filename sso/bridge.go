@@ -43,6 +43,7 @@ import (
 	"github.com/rosterhq/roster/provisioning"
 	"github.com/rosterhq/roster/repository"
 	"github.com/rosterhq/roster/sso/accesstoken"
+	"github.com/rosterhq/roster/sso/connections"
 	"github.com/rosterhq/roster/sso/connector"
 	"github.com/rosterhq/roster/sso/oidcrp"
 	"github.com/rosterhq/roster/sso/seal"
@@ -92,7 +93,23 @@ type Options struct {
 	Observe func(kind, outcome, reason string)
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
+	// MetadataRefreshInterval is how old the IdP metadata of a SAML
+	// connection set up by metadata URL may get before a login fetches it
+	// again first; 0 means DefaultMetadataRefreshInterval, a negative
+	// value never refreshes by age (signature failures still do).
+	MetadataRefreshInterval time.Duration
+	// MetadataRetryInterval is the least time between two metadata
+	// fetches of one connection (by age or after a signature failure),
+	// so forged responses or a dead metadata URL cost one fetch per
+	// interval; 0 means DefaultMetadataRetryInterval.
+	MetadataRetryInterval time.Duration
 }
+
+// Defaults of the SAML metadata refresh (Options).
+const (
+	DefaultMetadataRefreshInterval = 24 * time.Hour
+	DefaultMetadataRetryInterval   = 5 * time.Minute
+)
 
 // Bridge serves the SSO and session routes. It is safe for concurrent use.
 type Bridge struct {
@@ -107,11 +124,15 @@ type Bridge struct {
 	log     *slog.Logger
 	client  *http.Client
 	oidc    *oidcrp.Providers
+	conns   *connections.Service // refreshes SAML metadata
 
 	mu    sync.Mutex
 	saml  map[string]cachedSAML
 	rps   map[string]cachedOIDC
 	pages *pageSet
+	// refreshTried is when each connection's metadata was last fetched
+	// (or tried), for MetadataRetryInterval.
+	refreshTried map[string]time.Time
 }
 
 // New returns a Bridge over the service's store.
@@ -140,6 +161,12 @@ func New(svc *provisioning.Service, opts Options) (*Bridge, error) {
 	if opts.Observe == nil {
 		opts.Observe = func(string, string, string) {}
 	}
+	if opts.MetadataRefreshInterval == 0 {
+		opts.MetadataRefreshInterval = DefaultMetadataRefreshInterval
+	}
+	if opts.MetadataRetryInterval <= 0 {
+		opts.MetadataRetryInterval = DefaultMetadataRetryInterval
+	}
 	store := svc.Store()
 	pages, err := newPages()
 	if err != nil {
@@ -158,6 +185,13 @@ func New(svc *provisioning.Service, opts Options) (*Bridge, error) {
 		saml:    map[string]cachedSAML{},
 		rps:     map[string]cachedOIDC{},
 		pages:   pages,
+
+		refreshTried: map[string]time.Time{},
+	}
+	b.conns, err = connections.New(store, connections.Options{BaseURL: opts.BaseURL, Sealer: sealer,
+		HTTPClient: opts.HTTPClient, Now: opts.Now})
+	if err != nil {
+		return nil, fmt.Errorf("sso: %w", err)
 	}
 	b.issuer = accesstoken.NewIssuer(store, sealer, accesstoken.Options{
 		Issuer: opts.BaseURL, TTL: opts.AccessTokenTTL, Now: opts.Now,

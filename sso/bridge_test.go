@@ -42,7 +42,8 @@ type env struct {
 
 const testPassword = "correct horse battery"
 
-func newEnv(t *testing.T, baseURL string) *env {
+// newEnv builds the env; opts adjust the bridge's Options before New.
+func newEnv(t *testing.T, baseURL string, opts ...func(*Options)) *env {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
@@ -63,7 +64,7 @@ func newEnv(t *testing.T, baseURL string) *env {
 	start := time.Now()
 	svc := provisioning.New(st, provisioning.WithBaseURL(baseURL), provisioning.WithClock(func() time.Time { return start }))
 	e := &env{srv: srv, t: t, ctx: ctx, store: st, svc: svc, base: baseURL}
-	e.bridge, err = New(svc, Options{
+	bopts := Options{
 		BaseURL:   baseURL,
 		SecretKey: []byte("0123456789abcdef0123456789abcdef"),
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -72,7 +73,11 @@ func newEnv(t *testing.T, baseURL string) *env {
 			defer e.mu.Unlock()
 			e.observe = append(e.observe, kind+"/"+outcome+"/"+reason)
 		},
-	})
+	}
+	for _, o := range opts {
+		o(&bopts)
+	}
+	e.bridge, err = New(svc, bopts)
 	if err != nil {
 		t.Fatal(err)
 	}

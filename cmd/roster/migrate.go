@@ -250,6 +250,7 @@ func (m *migrator) copy(ctx context.Context, resume, force bool) (bool, error) {
 			return false, fmt.Errorf("migrate: %w", err)
 		}
 		done := 0
+		kindStart := time.Now()
 		m.bar.start(m.out, kind, total)
 		for {
 			if err := ctx.Err(); err != nil {
@@ -297,7 +298,7 @@ func (m *migrator) copy(ctx context.Context, resume, force bool) (bool, error) {
 			}
 		}
 		m.bar.finish()
-		fmt.Fprintf(m.out, "copied %-18s %d\n", kind, done)
+		fmt.Fprintf(m.out, "copied %-18s %7d in %s\n", kind, done, time.Since(kindStart).Round(time.Millisecond))
 	}
 	cp.Done, cp.UpdatedAt = true, m.now()
 	if err := m.ckpt.SaveCheckpoint(context.WithoutCancel(ctx), cp); err != nil {
