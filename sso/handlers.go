@@ -114,7 +114,7 @@ func (b *Bridge) samlStart(c *gin.Context) {
 		b.fail(c, KindSAML, err, loginPage{ReturnTo: returnTo})
 		return
 	}
-	sp, _, err := b.sp(conn)
+	sp, _, _, err := b.samlSP(c.Request.Context(), conn)
 	if err != nil {
 		b.fail(c, KindSAML, err, loginPage{ReturnTo: returnTo})
 		return
@@ -140,7 +140,7 @@ func (b *Bridge) samlACS(c *gin.Context) {
 		b.fail(c, KindSAML, err, loginPage{})
 		return
 	}
-	sp, cfg, err := b.sp(conn)
+	sp, cfg, conn, err := b.samlSP(c.Request.Context(), conn)
 	if err != nil {
 		b.fail(c, KindSAML, err, loginPage{})
 		return
@@ -154,6 +154,15 @@ func (b *Bridge) samlACS(c *gin.Context) {
 		bid = cookie(c.Request, browserCookie)
 	}
 	id, err := sp.ACS(c.Request.Context(), c.Request, bid)
+	if connector.ReasonOf(err) == "signature" {
+		// Perhaps a key the IdP rolled over to since the metadata was
+		// fetched: refresh (rate-limited) and, when the document changed,
+		// validate this response once more (see protocols.go).
+		if sp2, cfg2, conn2, ok := b.samlRetrySP(c.Request.Context(), conn, cfg); ok {
+			conn, cfg = conn2, cfg2
+			id, err = sp2.ACS(c.Request.Context(), c.Request, bid)
+		}
+	}
 	if err != nil {
 		b.fail(c, KindSAML, err, loginPage{})
 		return

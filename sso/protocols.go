@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/rosterhq/roster/repository"
 	"github.com/rosterhq/roster/sso/connector"
@@ -94,9 +95,126 @@ func (b *Bridge) sp(conn repository.SSOConnection) (*samlsp.SP, connector.SAML, 
 		return nil, cfg, asLoginError("config", err)
 	}
 	b.mu.Lock()
-	b.saml[conn.ID] = cachedSAML{version: conn.Version, sp: sp}
+	// A request still holding an older version of the connection (read
+	// before a metadata refresh) must not replace a newer SP.
+	if c, ok := b.saml[conn.ID]; !ok || c.version <= conn.Version {
+		b.saml[conn.ID] = cachedSAML{version: conn.Version, sp: sp}
+	}
 	b.mu.Unlock()
 	return sp, cfg, nil
+}
+
+// SAML metadata refresh.
+//
+// A SAML connection set up by metadata URL keeps the document fetched
+// then (sso/connections stores it, with MetadataRefreshedAt); the bridge
+// fetches it again, through connections.Service.RefreshMetadata, which
+// validates the new document and keeps the stored one when it is not
+// usable:
+//
+//   - by age: a login (start or ACS) finding the document older than
+//     Options.MetadataRefreshInterval refreshes it before building the SP.
+//     A failed fetch is logged and the stored document used: an IdP's
+//     broken metadata page must not stop logins its stored keys verify.
+//   - on a signature failure: an IdP that rolled its signing key over
+//     before the interval ran out signs with a certificate the stored
+//     document lacks. The ACS then refreshes at once and, only when the
+//     document changed, validates the same response once more.
+//
+// Both are rate-limited per connection (Options.MetadataRetryInterval):
+// forged responses or a dead metadata URL cost one fetch per interval,
+// not one per request. Every instance stores what it fetched, so the
+// others pick the new version up at their next login.
+//
+// Validating the same response again after a refresh is a choice, made
+// because it is safe and because refusing would defeat rotation:
+//
+//   - the new keys come from the metadata URL the administrator set
+//     (https, or http on loopback only), the same trust anchor the stored
+//     keys came from; nothing in the posted response chooses them;
+//   - the failed attempt consumed nothing: samlsp verifies signatures
+//     before it takes the request id or records the assertion id, so the
+//     second attempt is a complete validation (replay, InResponseTo,
+//     browser binding, audience, times) and a forged response fails it
+//     as it failed the first;
+//   - it is what the person would get by starting again a second later,
+//     minus the failed first login after every rotation. OIDC relying
+//     parties do the same with an unknown key id (go-oidc fetches the
+//     JWKS again and verifies once more).
+//
+// A response is validated at most twice, the second time only against a
+// document that really changed.
+
+// metadataRefreshTimeout bounds a refresh made while a person waits.
+const metadataRefreshTimeout = 5 * time.Second
+
+// samlSP returns the SP of conn, refreshing the IdP metadata first when
+// it comes from a URL and is older than the refresh interval. It returns
+// the connection and configuration the SP was built from.
+func (b *Bridge) samlSP(ctx context.Context, conn repository.SSOConnection) (*samlsp.SP, connector.SAML, repository.SSOConnection, error) {
+	cfg, err := samlConfig(conn)
+	if err != nil {
+		return nil, cfg, conn, err
+	}
+	if cfg.IdPMetadataURL != "" && b.opts.MetadataRefreshInterval > 0 &&
+		!b.opts.Now().Before(cfg.MetadataRefreshedAt.Add(b.opts.MetadataRefreshInterval)) {
+		if fresh, ok := b.refreshMetadata(ctx, conn, "stale"); ok {
+			conn = fresh
+		}
+	}
+	sp, cfg, err := b.sp(conn)
+	return sp, cfg, conn, err
+}
+
+// samlRetrySP refreshes the metadata of conn after a signature failure
+// and returns the SP of the refreshed connection when its IdP metadata
+// differs from cfg's; ok is false when there is nothing new to try.
+func (b *Bridge) samlRetrySP(ctx context.Context, conn repository.SSOConnection, cfg connector.SAML) (*samlsp.SP, connector.SAML, repository.SSOConnection, bool) {
+	if cfg.IdPMetadataURL == "" {
+		return nil, cfg, conn, false
+	}
+	fresh, ok := b.refreshMetadata(ctx, conn, "signature")
+	if !ok {
+		return nil, cfg, conn, false
+	}
+	fcfg, err := samlConfig(fresh)
+	if err != nil || fcfg.IdPMetadataXML == cfg.IdPMetadataXML {
+		return nil, cfg, conn, false
+	}
+	sp, fcfg, err := b.sp(fresh)
+	if err != nil {
+		b.log.WarnContext(ctx, "sso: SP of refreshed SAML metadata", "connection", conn.ID, "error", err)
+		return nil, cfg, conn, false
+	}
+	return sp, fcfg, fresh, true
+}
+
+// refreshMetadata fetches conn's IdP metadata again unless the last
+// attempt for it is more recent than the retry interval. ok is false
+// when nothing was fetched or the fetch failed (logged).
+func (b *Bridge) refreshMetadata(ctx context.Context, conn repository.SSOConnection, why string) (repository.SSOConnection, bool) {
+	now := b.opts.Now()
+	b.mu.Lock()
+	last, tried := b.refreshTried[conn.ID]
+	if tried && now.Before(last.Add(b.opts.MetadataRetryInterval)) {
+		b.mu.Unlock()
+		return conn, false
+	}
+	// Marked before the fetch: concurrent logins of the connection do not
+	// all fetch; they use the stored document meanwhile.
+	b.refreshTried[conn.ID] = now
+	b.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, metadataRefreshTimeout)
+	defer cancel()
+	fresh, err := b.conns.RefreshMetadata(ctx, conn.AccountID, conn.ID)
+	if err != nil {
+		b.log.WarnContext(ctx, "sso: refresh SAML metadata failed; using the stored metadata",
+			"connection", conn.ID, "why", why, "error", err)
+		return conn, false
+	}
+	b.log.InfoContext(ctx, "sso: refreshed SAML metadata", "connection", conn.ID, "why", why, "version", fresh.Version)
+	return fresh, true
 }
 
 // rp returns the OIDC relying party of conn.
