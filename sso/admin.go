@@ -18,7 +18,7 @@ import (
 // adminapi.SessionAuthenticator. ok is false without a session cookie.
 // Unsafe methods (POST, PUT, PATCH, DELETE) need the session's CSRF token
 // in X-CSRF-Token and no foreign Origin; a refusal is a provisioning
-// error, which the admin API answers with 401.
+// CodeForbidden error, which the admin API answers with 403.
 func (b *Bridge) AdminSessions(r *http.Request) (adminapi.Principal, bool, error) {
 	secret := cookie(r, SessionCookie)
 	if secret == "" {
@@ -30,11 +30,7 @@ func (b *Bridge) AdminSessions(r *http.Request) (adminapi.Principal, bool, error
 	}
 	if unsafeMethod(r.Method) {
 		if err := b.checkCSRF(r, sess.ID); err != nil {
-			pe := provisioning.AsError(err)
-			// The admin API answers a provisioning error with 401: the
-			// cookie alone is not a credential for a write.
-			return adminapi.Principal{}, true, &provisioning.Error{Code: provisioning.CodeUnauthenticated,
-				Message: pe.Message, Err: err}
+			return adminapi.Principal{}, true, err
 		}
 	}
 	return adminapi.Principal{AccountID: sess.AccountID, MemberID: sess.MemberID,

@@ -316,14 +316,19 @@ func TestAdminAPIThroughSessionNeedsCSRF(t *testing.T) {
 		resp, _ := e.do(c, http.MethodPost, "/api/v1/groups", strings.NewReader(`{"displayName":"`+name+`"}`), h)
 		return resp.StatusCode
 	}
-	if got := group("No token", nil); got != http.StatusUnauthorized {
-		t.Errorf("write without CSRF token: %d, want 401", got)
+	// The session is a valid credential, refused for this request: 403.
+	if got := group("No token", nil); got != http.StatusForbidden {
+		t.Errorf("write without CSRF token: %d, want 403", got)
 	}
-	if got := group("Bad token", map[string]string{"X-CSRF-Token": "x" + v.CSRFToken}); got != http.StatusUnauthorized {
-		t.Errorf("write with a wrong token: %d", got)
+	if got := group("Bad token", map[string]string{"X-CSRF-Token": "x" + v.CSRFToken}); got != http.StatusForbidden {
+		t.Errorf("write with a wrong token: %d, want 403", got)
 	}
-	if got := group("Foreign", map[string]string{"X-CSRF-Token": v.CSRFToken, "Origin": "https://evil.example"}); got != http.StatusUnauthorized {
-		t.Errorf("write from a foreign origin: %d", got)
+	if got := group("Foreign", map[string]string{"X-CSRF-Token": v.CSRFToken, "Origin": "https://evil.example"}); got != http.StatusForbidden {
+		t.Errorf("write from a foreign origin: %d, want 403", got)
+	}
+	if _, body := e.do(c, http.MethodPost, "/api/v1/groups", strings.NewReader(`{"displayName":"x"}`),
+		map[string]string{"Content-Type": "application/json"}); !strings.Contains(body, "X-CSRF-Token") {
+		t.Errorf("a write without CSRF token does not say what is missing: %s", body)
 	}
 	if got := group("Good", map[string]string{"X-CSRF-Token": v.CSRFToken, "Origin": "http://roster.test"}); got != http.StatusCreated {
 		t.Errorf("write with the token: %d", got)

@@ -113,8 +113,13 @@ func (a *API) authenticate(c *gin.Context) (Principal, error) {
 }
 
 // credentialFailure maps a failed credential check: a refusal is 401, a
-// store failure is 503 (the credential may be fine).
+// valid credential refused for this request (a cookie write without its
+// CSRF proof) is 403 with the reason, a store failure is 503 (the
+// credential may be fine).
 func credentialFailure(err error) error {
+	if pe := provisioning.AsError(err); pe != nil && pe.Code == provisioning.CodeForbidden {
+		return &apiError{code: string(provisioning.CodeForbidden), detail: pe.Message, cause: err}
+	}
 	if pe := provisioning.AsError(err); pe != nil {
 		return &apiError{code: errBadCredential.code, detail: errBadCredential.detail, cause: err}
 	}
