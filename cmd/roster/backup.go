@@ -69,10 +69,15 @@ func runRestore(ctx context.Context, c cli, args []string) error {
 	if storeURL.Kind != config.StoreSQLite {
 		return errors.New("restore: only the embedded store is restored by roster; restore MongoDB with mongorestore")
 	}
-	version, err := sqlite.Restore(ctx, *in, storeURL.Path)
+	res, err := sqlite.Restore(ctx, *in, storeURL.Path)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(c.stdout, "Restored %s from %s (schema version %d).\n", storeURL.Redacted(), *in, version)
+	if _, err := fmt.Fprintf(c.stdout, "Restored %s from %s (schema version %d).\n", storeURL.Redacted(), *in, res.Version); err != nil {
+		return err
+	}
+	if res.Previous != "" {
+		_, err = fmt.Fprintf(c.stdout, "The store it replaced is kept as %s.\n", res.Previous)
+	}
 	return err
 }

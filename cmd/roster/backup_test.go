@@ -64,7 +64,7 @@ func TestBackupRestore(t *testing.T) {
 	}
 	total := created.Load()
 	r = runBinary(t, nil, "restore", "--in", backup, "--store", store)
-	if r.code != 0 || !strings.Contains(r.stdout, "Restored") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Restored") || !strings.Contains(r.stdout, "kept as") {
 		t.Fatalf("restore: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 

@@ -3,6 +3,8 @@
 //	roster serve                 run the HTTP server
 //	roster account create ...    create an account and its owner
 //	roster members import FILE   create members in bulk from CSV or JSON
+//	roster migrate ...           copy one store into another, then verify
+//	roster backup / restore      back up and restore the embedded store
 //	roster help                  show usage
 //
 // This package is wiring and command-line handling only: rules live in

@@ -67,6 +67,14 @@ func runMigrate(ctx context.Context, c cli, args []string) (err error) {
 	if sameStore(src, dst) {
 		return &usageError{"migrate: --from and --to name the same store"}
 	}
+	if src.Kind == config.StoreSQLite {
+		// Opening would create an empty store: say what is wrong instead.
+		if _, err := os.Stat(src.Path); os.IsNotExist(err) {
+			return fmt.Errorf("migrate: --from: no store at %s", src.Path)
+		} else if err != nil {
+			return fmt.Errorf("migrate: --from: %w", err)
+		}
+	}
 
 	// A first signal stops after the batch being written, checkpoint
 	// saved; stop() restores the default handling for a second one.
@@ -91,7 +99,7 @@ func runMigrate(ctx context.Context, c cli, args []string) (err error) {
 			err = fmt.Errorf("close store: %w", cerr)
 		}
 	}()
-	m, err := newMigrator(source, target, src.Redacted(), dst.Redacted())
+	m, err := newMigrator(source, target, storeName(src), storeName(dst))
 	if err != nil {
 		return err
 	}
@@ -126,6 +134,18 @@ func sameStore(a, b config.StoreURL) bool {
 		return errA == nil && errB == nil && pa == pb
 	}
 	return strings.TrimRight(a.URI, "/") == strings.TrimRight(b.URI, "/")
+}
+
+// storeName names a store in messages and in the checkpoint: credentials
+// masked, an SQLite path made absolute so that a resumed run finds its
+// checkpoint from any working directory.
+func storeName(u config.StoreURL) string {
+	if u.Kind == config.StoreSQLite {
+		if abs, err := filepath.Abs(u.Path); err == nil {
+			return "sqlite:" + abs
+		}
+	}
+	return u.Redacted()
 }
 
 // keyNote tells the operator to carry the embedded store's generated

@@ -362,10 +362,58 @@ func toReplacement(kind repository.RecordKind, v any) (replacement, error) {
 	return replacement{}, fmt.Errorf("kind %q has no document mapping", kind)
 }
 
-// replaceAll upserts every document by _id in one ordered bulk write. A
+// replaceAll writes every document by _id: it inserts, in one insertMany,
+// the documents whose _id is not there yet (a first migration: all of
+// them), and upserts the rest. Inserting is far cheaper than upserting
+// (FerretDB upserts about twenty times slower). A document inserted
+// meanwhile by someone else sends the whole batch through the upserts.
+func (s *Store) replaceAll(ctx context.Context, coll *mongo.Collection, reps []replacement) error {
+	ids := make(bson.A, len(reps))
+	for i, r := range reps {
+		ids[i] = r.id
+	}
+	cur, err := coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return err
+	}
+	var found []struct {
+		ID any `bson:"_id"`
+	}
+	if err := cur.All(ctx, &found); err != nil {
+		return err
+	}
+	exists := make(map[any]bool, len(found))
+	for _, f := range found {
+		exists[f.ID] = true
+	}
+	var fresh []any
+	var existing []replacement
+	for _, r := range reps {
+		if exists[r.id] {
+			existing = append(existing, r)
+		} else {
+			fresh = append(fresh, r.doc)
+		}
+	}
+	if len(fresh) > 0 {
+		if _, err := coll.InsertMany(ctx, fresh); err != nil {
+			if !isDup(err) {
+				return err
+			}
+			return s.upsertAll(ctx, coll, reps)
+		}
+	}
+	if len(existing) == 0 {
+		return nil
+	}
+	return s.upsertAll(ctx, coll, existing)
+}
+
+// upsertAll upserts every document by _id in one ordered bulk write. A
 // unique-index collision is a *repository.ConflictError naming the
 // attribute of the first document that failed.
-func (s *Store) replaceAll(ctx context.Context, coll *mongo.Collection, reps []replacement) error {
+func (s *Store) upsertAll(ctx context.Context, coll *mongo.Collection, reps []replacement) error {
 	models := make([]mongo.WriteModel, len(reps))
 	for i, r := range reps {
 		models[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: r.id}}).

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Backups of the embedded store.
@@ -147,51 +148,72 @@ func VerifyFile(ctx context.Context, path string) (int, error) {
 	return version, nil
 }
 
+// Restored is what Restore did.
+type Restored struct {
+	// Version is the schema version of the restored file.
+	Version int
+	// Previous is where the store that was replaced was kept (with its
+	// write-ahead log, if it had one); empty when there was none.
+	Previous string
+}
+
 // Restore replaces the store file at path with the backup at from. It
 // copies the backup beside path, verifies the copy, takes the store's
 // lock (failing with ErrInUse while any process has it open, and keeping
-// new ones out meanwhile), drops the old write-ahead log and renames the
-// copy into place. A store of an older schema version is migrated by the
-// next Open.
-func Restore(ctx context.Context, from, path string) (int, error) {
+// new ones out meanwhile), moves the old store and its write-ahead log
+// aside (path.before-restore-TIME) and renames the copy into place. A
+// store of an older schema version is migrated by the next Open.
+func Restore(ctx context.Context, from, path string) (Restored, error) {
+	var res Restored
 	if _, err := VerifyFile(ctx, from); err != nil {
-		return 0, fmt.Errorf("restore: %w", err)
+		return res, fmt.Errorf("restore: %w", err)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return 0, fmt.Errorf("restore: %w", err)
+		return res, fmt.Errorf("restore: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
-		return 0, fmt.Errorf("restore: %w", err)
+		return res, fmt.Errorf("restore: %w", err)
 	}
 	tmp, err := tempName(abs)
 	if err != nil {
-		return 0, fmt.Errorf("restore: %w", err)
+		return res, fmt.Errorf("restore: %w", err)
 	}
 	defer removeDB(tmp)
 	if err := copyFile(from, tmp); err != nil {
-		return 0, fmt.Errorf("restore: %w", err)
+		return res, fmt.Errorf("restore: %w", err)
 	}
-	version, err := VerifyFile(ctx, tmp)
-	if err != nil {
-		return 0, fmt.Errorf("restore: the copy does not verify: %w", err)
+	if res.Version, err = VerifyFile(ctx, tmp); err != nil {
+		return res, fmt.Errorf("restore: the copy does not verify: %w", err)
 	}
 	unlock, err := lockStore(abs)
 	if err != nil {
-		return 0, fmt.Errorf("restore %s: %w", abs, err)
+		return res, fmt.Errorf("restore %s: %w", abs, err)
 	}
 	defer unlock()
-	// The old log must not be replayed onto the restored file.
+	// Keep the store being replaced, with its log (commits not yet
+	// checkpointed into the file): the old log must not be replayed onto
+	// the restored file anyway.
+	if _, err := os.Stat(abs); err == nil {
+		prev := abs + ".before-restore-" + time.Now().UTC().Format("20060102T150405Z")
+		if err := os.Link(abs, prev); err != nil {
+			return res, fmt.Errorf("restore: keep the current store: %w", err)
+		}
+		if err := os.Rename(abs+"-wal", prev+"-wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return res, fmt.Errorf("restore: keep the current store's log: %w", err)
+		}
+		res.Previous = prev
+	}
 	if err := os.Remove(abs + "-wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return 0, fmt.Errorf("restore: %w", err)
+		return res, fmt.Errorf("restore: %w", err)
 	}
 	if err := os.Rename(tmp, abs); err != nil {
-		return 0, fmt.Errorf("restore: %w", err)
+		return res, fmt.Errorf("restore: %w", err)
 	}
 	if err := os.Remove(abs + "-shm"); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return 0, fmt.Errorf("restore: %w", err)
+		return res, fmt.Errorf("restore: %w", err)
 	}
-	return version, syncDir(filepath.Dir(abs))
+	return res, syncDir(filepath.Dir(abs))
 }
 
 // tempName returns an unused name beside path.

@@ -94,8 +94,8 @@ func TestBackupDuringWritesIsConsistent(t *testing.T) {
 			t.Fatalf("backup %d: version %d, %v", i, v, err)
 		}
 		restored := filepath.Join(dir, fmt.Sprintf("restored-%d", i), "roster.db")
-		if _, err := Restore(ctx, b, restored); err != nil {
-			t.Fatalf("restore backup %d: %v", i, err)
+		if res, err := Restore(ctx, b, restored); err != nil || res.Previous != "" {
+			t.Fatalf("restore backup %d into a new path: %+v, %v", i, res, err)
 		}
 		r, err := Open(ctx, restored)
 		if err != nil {
@@ -164,8 +164,27 @@ func TestRestoreRefusesBadFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
 	if n, _ := r.Count(ctx, repository.KindAccounts); n != 1 {
 		t.Errorf("the store lost its account after refused restores: %d", n)
+	}
+	// A second account, written after the backup, stays in the replaced store.
+	if _, err := r.CreateAccount(ctx, repository.Account{ID: repository.NewID(), Name: "Later"}); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+
+	res, err := Restore(ctx, good, live)
+	if err != nil || res.Previous == "" || res.Version != SchemaVersion() {
+		t.Fatalf("restore over the store: %+v, %v", res, err)
+	}
+	for path, want := range map[string]int{live: 1, res.Previous: 2} {
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := s.Count(ctx, repository.KindAccounts); n != want {
+			t.Errorf("%s holds %d accounts, want %d", filepath.Base(path), n, want)
+		}
+		s.Close()
 	}
 }

@@ -160,6 +160,12 @@ var (
 		JOIN groups g ON g.account_id = gm.account_id AND g.id = gm.group_id
 		WHERE gm.account_id = ? AND gm.member_id IN (SELECT value FROM json_each(?))
 		ORDER BY gm.member_id, g.display_name_lc, g.id`
+	// qGroupsOfMember is qGroupsOfMembers for one member (a SCIM lookup,
+	// a write's response): no JSON list to parse and join.
+	qGroupsOfMember = `SELECT g.id, g.display_name FROM group_members gm
+		JOIN groups g ON g.account_id = gm.account_id AND g.id = gm.group_id
+		WHERE gm.account_id = ? AND gm.member_id = ?
+		ORDER BY g.display_name_lc, g.id`
 )
 
 // memberRow is a member and its rowid, which keys its side rows.
@@ -512,7 +518,14 @@ func (s *Store) GroupsOfMembers(ctx context.Context, accountID string, memberIDs
 	if len(memberIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.reader(ctx).query(ctx, qGroupsOfMembers, accountID, jsonStrings(dedupe(memberIDs)))
+	one := len(memberIDs) == 1
+	var rows *sql.Rows
+	var err error
+	if one {
+		rows, err = s.reader(ctx).query(ctx, qGroupsOfMember, accountID, memberIDs[0])
+	} else {
+		rows, err = s.reader(ctx).query(ctx, qGroupsOfMembers, accountID, jsonStrings(dedupe(memberIDs)))
+	}
 	if err != nil {
 		return nil, wrap("groups of members", err)
 	}
@@ -520,7 +533,11 @@ func (s *Store) GroupsOfMembers(ctx context.Context, accountID string, memberIDs
 	for rows.Next() {
 		var mid string
 		var g repository.GroupRef
-		if err := rows.Scan(&mid, &g.GroupID, &g.DisplayName); err != nil {
+		dest := []any{&mid, &g.GroupID, &g.DisplayName}
+		if one {
+			mid, dest = memberIDs[0], dest[1:]
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, wrap("groups of members", err)
 		}
 		out[mid] = append(out[mid], g)

@@ -8,7 +8,7 @@ package sqlite
 // transactions).
 var readQueries = []string{
 	qGetAccount, qGetAccountByName, qGetAccountDeletion,
-	qGetMember, qGetMemberByName, qMemberCount, qMemberPK, qGroupsOfMembers,
+	qGetMember, qGetMemberByName, qMemberCount, qMemberPK, qGroupsOfMembers, qGroupsOfMember,
 	qGetGroup, qGroupExists, qCountMembers, qGroupMembersAfter, qGroupMembersMany,
 	qGetRole, qListRoles, qRolePerms, qAllRolePerms, qRolePK, qRolesVersion,
 	qHoldsSeat, qSeatsInUse, qSeatTotal, qSeatCheck,

@@ -308,8 +308,19 @@ func (i *Issuer) JWKS(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jwks: %w", err)
 	}
-	set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(keys))}
 	now := i.opts.Now()
+	// A key younger than the cache may have been made by another instance
+	// at the same moment as one of ours: read the store again, so every
+	// instance publishes every key any of them may sign with.
+	for _, k := range keys {
+		if now.Sub(k.createdAt) < i.opts.CacheFor {
+			if keys, err = i.load(ctx, true); err != nil {
+				return nil, fmt.Errorf("jwks: %w", err)
+			}
+			break
+		}
+	}
+	set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(keys))}
 	for _, k := range keys {
 		if !now.Before(k.expiresAt) {
 			continue
@@ -495,21 +506,24 @@ func (i *Issuer) due(keys []*key, now time.Time) bool {
 
 // pick chooses among the usable keys that sign now the newest one
 // published at least PublishAhead ago, so clients that cached the JWKS
-// know it; a deployment whose only key is younger uses that.
+// know it. A deployment whose keys are all younger (its first minutes)
+// uses the oldest, ties broken by id: instances that made their first keys
+// at the same moment then settle on the same one.
 func (i *Issuer) pick(keys []*key, now time.Time) *key {
-	var newest *key
-	for _, k := range keys {
+	var oldest *key
+	for _, k := range keys { // newest first
 		if k.private == nil || !now.Before(k.retiresAt) {
 			continue
-		}
-		if newest == nil {
-			newest = k
 		}
 		if now.Sub(k.createdAt) >= i.opts.PublishAhead {
 			return k
 		}
+		if oldest == nil || k.createdAt.Before(oldest.createdAt) ||
+			(k.createdAt.Equal(oldest.createdAt) && k.id < oldest.id) {
+			oldest = k
+		}
 	}
-	return newest
+	return oldest
 }
 
 // create makes, seals and stores a new P-256 key, and clears keys long

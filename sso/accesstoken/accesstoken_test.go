@@ -387,6 +387,47 @@ func TestInstancesShareKeys(t *testing.T) {
 	}
 }
 
+// TestSimultaneousFirstKeys is two instances making their first keys at
+// the same moment, each with a cache filled before the other's insert:
+// neither may sign with a key the other does not publish, and both settle
+// on one signing key at once rather than after their caches expire.
+func TestSimultaneousFirstKeys(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{now: time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)}
+	st := newStore(t)
+	a, b := newIssuer(t, st, c), newIssuer(t, st, c)
+	// Each instance makes a key and caches the store as it saw it then.
+	if err := a.create(ctx, c.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.load(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.create(ctx, c.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.load(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	ta, _, err := a.Issue(ctx, sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, _, err := b.Issue(ctx, sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kidOf(t, ta) != kidOf(t, tb) {
+		t.Errorf("instances sign with different first keys %s and %s", kidOf(t, ta), kidOf(t, tb))
+	}
+	for name, iss := range map[string]*Issuer{"a": a, "b": b} {
+		kids := jwksKids(t, iss)
+		if len(kids) != 2 || !kids[kidOf(t, ta)] || !kids[kidOf(t, tb)] {
+			t.Errorf("instance %s publishes %v, want both first keys", name, kids)
+		}
+	}
+}
+
 // TestJWKSVerifiesWithAnotherLibrary checks the published set with code
 // that shares nothing with go-jose: the JWK is decoded by hand into a
 // crypto/ecdsa key and the token verified with golang-jwt.
