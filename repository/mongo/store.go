@@ -32,14 +32,15 @@
 // # Sharding
 //
 // Collections holding account data (members, groups, group_members, roles,
-// seats, audit_events, outbox, sso_connections, identity_links) shard on
+// seats, audit_events, sso_connections, identity_links) shard on
 // {accountId: 1}: every query and every unique index of theirs starts with
 // accountId (an identity link's _id starts with its account), so each
 // operation goes to one shard and each unique rule (one userName, one seat
 // slot, one edge per pair, one link per subject) is checked within it.
 // Collections with deployment-wide unique keys (accounts, tokens, sessions,
 // invitations, sso_domains, replays, one_time_values, throttles,
-// signing_keys) must stay unsharded or shard on that key, since MongoDB
+// signing_keys, and the outbox, whose EnqueueEmail upserts by _id alone)
+// must stay unsharded or shard on that key, since MongoDB
 // enforces a unique index across shards only when it is prefixed by the
 // shard key.
 //
