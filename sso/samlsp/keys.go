@@ -108,11 +108,7 @@ func FetchMetadata(ctx context.Context, client *http.Client, rawURL string) ([]b
 	if len(body) > maxMetadataBytes {
 		return nil, fmt.Errorf("samlsp: fetch metadata: document larger than %d bytes", maxMetadataBytes)
 	}
-	ed, err := parseIdPMetadata(body)
-	if err != nil {
-		return nil, fmt.Errorf("samlsp: fetch metadata: %w", err)
-	}
-	if _, err := signingCerts(ed); err != nil {
+	if _, err := ParseIdPMetadata(body); err != nil {
 		return nil, fmt.Errorf("samlsp: fetch metadata: %w", err)
 	}
 	return body, nil

@@ -169,14 +169,11 @@ func New(conn repository.SSOConnection, cfg connector.SAML, opts Options) (*SP, 
 		skew = MaxClockSkew
 	}
 
-	idp, err := parseIdPMetadata([]byte(cfg.IdPMetadataXML))
+	md, err := ParseIdPMetadata([]byte(cfg.IdPMetadataXML))
 	if err != nil {
 		return nil, fmt.Errorf("samlsp: connection %s: %w", conn.ID, err)
 	}
-	certs, err := signingCerts(idp)
-	if err != nil {
-		return nil, fmt.Errorf("samlsp: connection %s: %w", conn.ID, err)
-	}
+	idp, certs := md.Entity, md.Certs
 
 	prefix := base + "/sso/saml/" + url.PathEscape(conn.ID)
 	entityID := prefix + "/metadata"
@@ -308,18 +305,33 @@ func (sp *SP) StartLogin(ctx context.Context, returnTo, browserID string) (strin
 	return u.String(), nil
 }
 
-// parseIdPMetadata reads an EntityDescriptor, or the one IdP
-// EntityDescriptor of an EntitiesDescriptor.
-func parseIdPMetadata(data []byte) (*saml.EntityDescriptor, error) {
+// IdPMetadata is what an SP takes from an IdP's metadata document.
+type IdPMetadata struct {
+	Entity   *saml.EntityDescriptor
+	EntityID string
+	// SSOURL is the single sign-on service of the HTTP-Redirect binding;
+	// empty when the IdP has none.
+	SSOURL string
+	// Certs are the IdP's signing certificates (KeyDescriptors with use
+	// "signing" or no use), duplicates removed: during a rotation the old
+	// and the new key both verify.
+	Certs []*x509.Certificate
+}
+
+// ParseIdPMetadata reads an EntityDescriptor, or the one IdP
+// EntityDescriptor of an EntitiesDescriptor. It needs an IDPSSODescriptor
+// with at least one signing certificate.
+func ParseIdPMetadata(data []byte) (IdPMetadata, error) {
+	var md IdPMetadata
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
-		return nil, errors.New("no IdP metadata")
+		return md, errors.New("the IdP metadata is empty")
 	}
 	var ed saml.EntityDescriptor
 	if err := xml.Unmarshal(data, &ed); err != nil {
 		var eds saml.EntitiesDescriptor
 		if err2 := xml.Unmarshal(data, &eds); err2 != nil {
-			return nil, fmt.Errorf("parse IdP metadata: %w", err)
+			return md, fmt.Errorf("the IdP metadata is not XML SAML metadata: %w", err)
 		}
 		var found []saml.EntityDescriptor
 		var walk func(saml.EntitiesDescriptor)
@@ -335,24 +347,18 @@ func parseIdPMetadata(data []byte) (*saml.EntityDescriptor, error) {
 		}
 		walk(eds)
 		if len(found) != 1 {
-			return nil, fmt.Errorf("IdP metadata holds %d IdP entities, want exactly one", len(found))
+			return md, fmt.Errorf("the IdP metadata describes %d identity providers; give the metadata of exactly one", len(found))
 		}
 		ed = found[0]
 	}
 	if ed.EntityID == "" {
-		return nil, errors.New("IdP metadata has no entityID")
+		return md, errors.New("the IdP metadata has no entityID")
 	}
 	if len(ed.IDPSSODescriptors) == 0 {
-		return nil, errors.New("IdP metadata has no IDPSSODescriptor")
+		return md, errors.New("the IdP metadata has no IDPSSODescriptor: is it an identity provider's metadata?")
 	}
-	return &ed, nil
-}
-
-// signingCerts returns every signing certificate of the IdP (KeyDescriptors
-// with use "signing" or no use), so that during a rotation both the old and
-// the new key verify.
-func signingCerts(ed *saml.EntityDescriptor) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
+	md.Entity, md.EntityID = &ed, ed.EntityID
+	seen := map[string]bool{}
 	for _, d := range ed.IDPSSODescriptors {
 		for _, kd := range d.KeyDescriptors {
 			if kd.Use != "" && kd.Use != "signing" {
@@ -361,20 +367,28 @@ func signingCerts(ed *saml.EntityDescriptor) ([]*x509.Certificate, error) {
 			for _, c := range kd.KeyInfo.X509Data.X509Certificates {
 				raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(c.Data), ""))
 				if err != nil {
-					return nil, fmt.Errorf("IdP signing certificate is not base64: %w", err)
+					return md, errors.New("an IdP signing certificate is not base64")
 				}
 				cert, err := x509.ParseCertificate(raw)
 				if err != nil {
-					return nil, fmt.Errorf("IdP signing certificate: %w", err)
+					return md, fmt.Errorf("an IdP signing certificate cannot be read: %w", err)
 				}
-				certs = append(certs, cert)
+				if !seen[string(cert.Raw)] {
+					seen[string(cert.Raw)] = true
+					md.Certs = append(md.Certs, cert)
+				}
+			}
+		}
+		for _, sso := range d.SingleSignOnServices {
+			if sso.Binding == saml.HTTPRedirectBinding && md.SSOURL == "" {
+				md.SSOURL = sso.Location
 			}
 		}
 	}
-	if len(certs) == 0 {
-		return nil, errors.New("IdP metadata has no signing certificate")
+	if len(md.Certs) == 0 {
+		return md, errors.New("the IdP metadata has no signing certificate")
 	}
-	return certs, nil
+	return md, nil
 }
 
 // openKeyPair opens the sealed PKCS#8 SP key and checks it matches the
