@@ -101,7 +101,7 @@ func (s *Service) PasswordLogin(ctx context.Context, accountRef, email, password
 	}
 	hash := m.PasswordHash
 	if reason != "" {
-		hash = dummyPasswordHash
+		hash = s.dummyPasswordHash
 	}
 	// Always one bcrypt comparison, whatever the reason, so the time taken
 	// does not tell which.

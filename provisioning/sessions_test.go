@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/rosterhq/roster/repository"
 )
 
@@ -308,7 +310,17 @@ func TestPasswordLogin(t *testing.T) {
 
 func TestPasswordLoginBackoff(t *testing.T) {
 	e := newRuleEnv(t, 5, repository.SeatExhaustionQueue, true)
-	hash, _ := HashPassword("correct horse battery")
+	// Cheap hashes on both sides: the test makes ~70 comparisons, which at
+	// the default cost take minutes under the race detector.
+	cheap := func(pw string) string {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(h)
+	}
+	e.s.dummyPasswordHash = cheap("nobody knows this")
+	hash := cheap("correct horse battery")
 	pw := e.create("pat@corp.example", RoleAgent)
 	if _, err := e.store.UpdateMember(e.ctx, e.id, pw.ID, func(m repository.Member) (repository.Member, error) {
 		m.PasswordHash = hash
