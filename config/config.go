@@ -100,7 +100,15 @@ type SSO struct {
 	// own origin a login may return to; empty means the built-in list
 	// (/app, /auth/session, /invite/).
 	ReturnPaths string
+	// AllowPrivateNetworks, "true" or "false", lets Roster reach identity
+	// providers on loopback and private addresses. Off, the URLs account
+	// admins type in cannot reach the internal network.
+	AllowPrivateNetworks string
 }
+
+// PrivateNetworksAllowed reports sso.allow_private_networks (valid after
+// a successful Load).
+func (s SSO) PrivateNetworksAllowed() bool { return s.AllowPrivateNetworks == "true" }
 
 // SessionTTLDuration returns SessionTTL parsed (validated by Resolve),
 // DefaultSessionTTL when empty.
@@ -188,6 +196,7 @@ func Defaults() Config {
 		Mail:    Mail{Transport: DefaultMailTransport, From: DefaultMailFrom},
 		SMTP:    SMTP{Port: DefaultSMTPPort, TLS: DefaultSMTPTLS},
 		Metrics: Metrics{PerAccount: "false"},
+		SSO:     SSO{AllowPrivateNetworks: "false"},
 	}
 }
 

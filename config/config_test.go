@@ -42,6 +42,7 @@ func TestLoadDefaults(t *testing.T) {
 		Mail:    Mail{Transport: "log", From: "Roster <no-reply@localhost>"},
 		SMTP:    SMTP{Port: "587", TLS: "starttls"},
 		Metrics: Metrics{PerAccount: "false"},
+		SSO:     SSO{AllowPrivateNetworks: "false"},
 	}
 	if cfg != want {
 		t.Errorf("Load() = %+v, want %+v", cfg, want)
@@ -197,6 +198,9 @@ smtp:
 			}
 			if tc.want.Metrics == (Metrics{}) {
 				tc.want.Metrics = Defaults().Metrics
+			}
+			if tc.want.SSO == (SSO{}) {
+				tc.want.SSO = Defaults().SSO
 			}
 			if got != tc.want {
 				t.Errorf("Load() =\n %+v\nwant\n %+v", got, tc.want)
@@ -453,6 +457,37 @@ func TestSlogLevel(t *testing.T) {
 	} {
 		if got := (Log{Level: in}).SlogLevel(); got != want {
 			t.Errorf("SlogLevel(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestAllowPrivateNetworks(t *testing.T) {
+	for _, tc := range []struct {
+		env     string
+		want    bool
+		wantErr bool
+	}{
+		{"", false, false},
+		{"TRUE", true, false},
+		{"false", false, false},
+		{"yes please", false, true},
+	} {
+		e := map[string]string{}
+		if tc.env != "" {
+			e["ROSTER_SSO_ALLOW_PRIVATE_NETWORKS"] = tc.env
+		}
+		cfg, _, err := Load(nil, env(e))
+		if (err != nil) != tc.wantErr {
+			t.Fatalf("%q: err = %v", tc.env, err)
+		}
+		if err != nil {
+			if !strings.Contains(err.Error(), "sso.allow_private_networks") {
+				t.Errorf("%q: error %v does not name the key", tc.env, err)
+			}
+			continue
+		}
+		if cfg.SSO.PrivateNetworksAllowed() != tc.want {
+			t.Errorf("%q: allowed = %v, want %v", tc.env, cfg.SSO.PrivateNetworksAllowed(), tc.want)
 		}
 	}
 }

@@ -135,6 +135,12 @@ func keys() []key {
 			file:  func(f *fileConfig) *string { return f.SSO.ReturnPaths },
 		},
 		{
+			name: "sso.allow_private_networks", env: "ROSTER_SSO_ALLOW_PRIVATE_NETWORKS", flag: "sso-allow-private-networks",
+			usage: "let Roster reach identity providers (metadata URLs, OIDC discovery, keys, tokens) on loopback and private addresses (true or false; default false, which keeps admin-typed URLs off the internal network)",
+			field: func(c *Config) *string { return &c.SSO.AllowPrivateNetworks },
+			file:  func(f *fileConfig) *string { return f.SSO.AllowPrivateNetworks },
+		},
+		{
 			name: "metrics.listen", env: "ROSTER_METRICS_LISTEN", flag: "metrics-listen",
 			usage: "serve /metrics on its own listener at this `address` instead of the main one (default: the main listener)",
 			field: func(c *Config) *string { return &c.Metrics.Listen },
@@ -186,6 +192,9 @@ type fileSSO struct {
 	SecretKey   *string `yaml:"secret_key"`
 	SessionTTL  *string `yaml:"session_ttl"`
 	ReturnPaths *string `yaml:"return_paths"`
+	// allow_private_networks may be a YAML boolean; yaml.v3 decodes it
+	// into the string.
+	AllowPrivateNetworks *string `yaml:"allow_private_networks"`
 }
 
 type fileMail struct {
@@ -360,6 +369,11 @@ func (c *Config) validateSSO(fail func(string, error) error) error {
 			return fail("sso.session_ttl", fmt.Errorf("%q is not a duration from 1m to 720h (e.g. 12h)", c.SSO.SessionTTL))
 		}
 	}
+	b, err := strconv.ParseBool(c.SSO.AllowPrivateNetworks)
+	if err != nil {
+		return fail("sso.allow_private_networks", fmt.Errorf("%q is not true or false", c.SSO.AllowPrivateNetworks))
+	}
+	c.SSO.AllowPrivateNetworks = strconv.FormatBool(b)
 	for _, p := range c.SSO.ReturnPathList() {
 		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\?# ") {
 			return fail("sso.return_paths", fmt.Errorf("%q is not a path of Roster's origin like /app", p))

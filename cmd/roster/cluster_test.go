@@ -101,7 +101,9 @@ func startCluster(t *testing.T, st clusterStore, extraEnv ...string) *cluster.Cl
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
-	env := append([]string{"ROSTER_SSO_SECRET_KEY=" + base64.StdEncoding.EncodeToString(key)}, extraEnv...)
+	// The test IdPs listen on loopback, which Roster refuses by default.
+	env := append([]string{"ROSTER_SSO_SECRET_KEY=" + base64.StdEncoding.EncodeToString(key),
+		"ROSTER_SSO_ALLOW_PRIVATE_NETWORKS=true"}, extraEnv...)
 	return cluster.Start(t, cluster.Options{
 		Binary: rosterBinary(t),
 		Store:  st.url,

@@ -116,7 +116,11 @@ func mountFrontDoors(e *gin.Engine, d serverDeps) error {
 			return fmt.Errorf("sso: ephemeral secret key: %w", err)
 		}
 	}
-	bridge, err := newBridge(d)
+	// One client for every call to an identity provider: the URLs are
+	// typed in by account admins, so it stays off the internal network
+	// unless sso.allow_private_networks.
+	idpClient := connector.HTTPClient(d.Config.SSO.PrivateNetworksAllowed())
+	bridge, err := newBridge(d, idpClient)
 	if err != nil {
 		return err
 	}
@@ -125,7 +129,7 @@ func mountFrontDoors(e *gin.Engine, d serverDeps) error {
 	if err != nil {
 		return fmt.Errorf("sso: secret key: %w", err)
 	}
-	ssoConns, err := connections.New(d.Store, connections.Options{BaseURL: d.Config.BaseURL, Sealer: sealer})
+	ssoConns, err := connections.New(d.Store, connections.Options{BaseURL: d.Config.BaseURL, Sealer: sealer, HTTPClient: idpClient})
 	if err != nil {
 		return fmt.Errorf("sso connections: %w", err)
 	}
@@ -159,22 +163,16 @@ const scimPrefix = "/scim/v2"
 
 // newBridge builds the SSO bridge (/sso, /auth, /.well-known/jwks.json)
 // and starts its sweeper of expired sessions when d.Context is set.
-func newBridge(d serverDeps) (*sso.Bridge, error) {
-	key := d.SecretKey
-	if key == nil {
-		key = make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, fmt.Errorf("sso: ephemeral secret key: %w", err)
-		}
-	}
+func newBridge(d serverDeps, idpClient *http.Client) (*sso.Bridge, error) {
 	var observe func(kind, outcome, reason string)
 	if d.Metrics != nil {
 		observe = d.Metrics.ObserveLogin
 	}
 	bridge, err := sso.New(d.Service, sso.Options{
 		BaseURL:     d.Config.BaseURL,
-		SecretKey:   key,
+		SecretKey:   d.SecretKey,
 		ReturnPaths: connector.ReturnPaths{Prefixes: d.Config.SSO.ReturnPathList()},
+		HTTPClient:  idpClient,
 		Logger:      d.Logger,
 		Observe:     observe,
 	})
