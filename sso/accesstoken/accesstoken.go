@@ -487,7 +487,17 @@ func (i *Issuer) signingKey(ctx context.Context) (*key, error) {
 			}
 		}
 	}
-	if k := i.pick(keys, now); k != nil {
+	k := i.pick(keys, now)
+	if k != nil && now.Sub(k.createdAt) < i.opts.CacheFor {
+		// A deployment's first minutes: another instance may have made a
+		// first key at the same moment, after our cache was filled. Read
+		// the store again so every instance picks the same one.
+		if keys, err = i.load(ctx, true); err != nil {
+			return nil, err
+		}
+		k = i.pick(keys, now)
+	}
+	if k != nil {
 		return k, nil
 	}
 	return nil, errors.New("no signing key can be opened (was the secret key changed?)")
