@@ -58,6 +58,10 @@ type Config struct {
 	// without a trailing slash. Links (invitations, SAML endpoints) are
 	// built from it. When not configured it is derived from Listen.
 	BaseURL string
+	// TrustedProxies lists, comma-separated, the addresses or CIDRs of the
+	// load balancers in front of Roster: only their X-Forwarded-For is
+	// believed for the client address (per-IP login backoff, logs).
+	TrustedProxies string
 	// Store is where data lives: sqlite:PATH for the embedded store, or a
 	// mongodb:// or mongodb+srv:// URI.
 	Store string
@@ -104,6 +108,17 @@ type SSO struct {
 	// providers on loopback and private addresses. Off, the URLs account
 	// admins type in cannot reach the internal network.
 	AllowPrivateNetworks string
+}
+
+// TrustedProxyList returns TrustedProxies as a list, blanks dropped.
+func (c Config) TrustedProxyList() []string {
+	var out []string
+	for _, p := range strings.Split(c.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // PrivateNetworksAllowed reports sso.allow_private_networks (valid after

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/mail"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
@@ -49,6 +50,12 @@ func keys() []key {
 			usage: "public base `URL` of Roster, used in links (default: derived from --listen)",
 			field: func(c *Config) *string { return &c.BaseURL },
 			file:  func(f *fileConfig) *string { return f.BaseURL },
+		},
+		{
+			name: "trusted_proxies", env: "ROSTER_TRUSTED_PROXIES", flag: "trusted-proxies",
+			usage: "comma-separated IP `addresses or CIDRs` of the load balancers in front of Roster, whose X-Forwarded-For gives the client address (default: none, the connection's address is the client's)",
+			field: func(c *Config) *string { return &c.TrustedProxies },
+			file:  func(f *fileConfig) *string { return f.TrustedProxies },
 		},
 		{
 			name: "store", env: "ROSTER_STORE", flag: "store",
@@ -179,6 +186,8 @@ type fileConfig struct {
 	Listen  *string     `yaml:"listen"`
 	BaseURL *string     `yaml:"base_url"`
 	Store   *string     `yaml:"store"`
+
+	TrustedProxies *string `yaml:"trusted_proxies"`
 	Log     fileLog     `yaml:"log"`
 	SCIM    fileSCIM    `yaml:"scim"`
 	Mail    fileMail    `yaml:"mail"`
@@ -317,6 +326,13 @@ func (c *Config) validate(source map[string]string) error {
 	}
 	if err := validateListen(c.Listen); err != nil {
 		return fail("listen", err)
+	}
+	for _, p := range c.TrustedProxyList() {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return fail("trusted_proxies", fmt.Errorf("%q is not an IP address or CIDR", p))
+			}
+		}
 	}
 	if strings.TrimSpace(c.BaseURL) == "" {
 		c.BaseURL = deriveBaseURL(c.Listen)

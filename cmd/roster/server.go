@@ -66,9 +66,13 @@ func newServer(d serverDeps) (http.Handler, error) {
 	// works as a context.Context that carries the request's values.
 	e.ContextWithFallback = true
 	// Take the client address from the connection, not from forwarding
-	// headers anyone can send. A trusted-proxies setting comes with the
-	// load-balanced deployment.
-	_ = e.SetTrustedProxies(nil)
+	// headers anyone can send — except from the configured load balancers
+	// (trusted_proxies, validated by config.Load): behind one, every
+	// request would otherwise share its address, and the per-IP login
+	// backoff would lock everyone out together.
+	if err := e.SetTrustedProxies(d.Config.TrustedProxyList()); err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
 
 	e.Use(requestID(d.Logger))
 	if d.Metrics != nil {
@@ -101,12 +105,9 @@ func newServer(d serverDeps) (http.Handler, error) {
 	return e, nil
 }
 
-// mountFrontDoors attaches the front doors to the engine. Each lives in its
-// own package and mounts a route group here. Paths reserved for the doors
-// still to come (DESIGN.md), which answer the JSON 404 until then:
-//
-//	/sso, /auth   SAML and OIDC login, password login (package sso)
-//	/.well-known  JWKS of the access-token signing keys (package sso)
+// mountFrontDoors attaches the front doors to the engine, each from its
+// own package: /scim/v2 (scim), /sso, /auth and /.well-known (sso),
+// /api/v1 (provisioning/adminapi) and /invite (provisioning/invitepage).
 func mountFrontDoors(e *gin.Engine, d serverDeps) error {
 	if d.SecretKey == nil {
 		// The bridge and the connections service must seal with one key,

@@ -47,6 +47,12 @@ type testServer struct {
 
 func newTestServer(t *testing.T) *testServer {
 	t.Helper()
+	return newTestServerEnv(t, nil)
+}
+
+// newTestServerEnv is newTestServer configured by ROSTER_* variables.
+func newTestServerEnv(t *testing.T, env map[string]string) *testServer {
+	t.Helper()
 	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
@@ -54,7 +60,7 @@ func newTestServer(t *testing.T) *testServer {
 	t.Cleanup(func() { store.Close() })
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg, _, err := config.Load(nil, func(string) (string, bool) { return "", false })
+	cfg, _, err := config.Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,6 +228,40 @@ func TestAccessLog(t *testing.T) {
 	}
 	if strings.Contains(s.logs.String(), "secret") {
 		t.Error("the query string (SCIM filters carry emails) reached the log")
+	}
+}
+
+// TestTrustedProxies: X-Forwarded-For names the client only when the
+// request comes from a configured load balancer; anyone else's header is
+// ignored (per-IP login backoff and logs key on this address).
+func TestTrustedProxies(t *testing.T) {
+	clientOf := func(s *testServer, id string) any {
+		for _, l := range strings.Split(strings.TrimSpace(s.logs.String()), "\n") {
+			var line map[string]any
+			if json.Unmarshal([]byte(l), &line) == nil && line["request_id"] == id && line["msg"] == "request" {
+				return line["client"]
+			}
+		}
+		return nil
+	}
+	// httptest requests come from 192.0.2.1.
+	hdr := func(id string) http.Header {
+		return http.Header{"X-Request-Id": {id}, "X-Forwarded-For": {"203.0.113.9"}}
+	}
+	plain := newTestServer(t)
+	plain.do(http.MethodGet, "/healthz", hdr("p1"))
+	if got := clientOf(plain, "p1"); got != "192.0.2.1" {
+		t.Errorf("without trusted proxies the client is %v, want the connection's 192.0.2.1", got)
+	}
+	behind := newTestServerEnv(t, map[string]string{"ROSTER_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1"})
+	behind.do(http.MethodGet, "/healthz", hdr("b1"))
+	if got := clientOf(behind, "b1"); got != "203.0.113.9" {
+		t.Errorf("behind a trusted proxy the client is %v, want 203.0.113.9", got)
+	}
+	if _, _, err := config.Load(nil, func(k string) (string, bool) {
+		return "192.0.2.300", k == "ROSTER_TRUSTED_PROXIES"
+	}); err == nil || !strings.Contains(err.Error(), "trusted_proxies") {
+		t.Errorf("a bad trusted_proxies value: %v", err)
 	}
 }
 
