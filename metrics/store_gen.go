@@ -84,6 +84,7 @@ var instrumentedMethods = []string{
 	"RecordFailure",
 	"Failures",
 	"ClearFailures",
+	"DeleteFailuresBefore",
 	"AppendAudit",
 	"ListAudit",
 	"EnqueueEmail",
@@ -599,6 +600,13 @@ func (s *instrumentedStore) ClearFailures(ctx context.Context, key string) error
 	err := s.next.ClearFailures(ctx, key)
 	s.r.observeStore("ClearFailures", start, err)
 	return err
+}
+
+func (s *instrumentedStore) DeleteFailuresBefore(ctx context.Context, before time.Time) (int, error) {
+	start := time.Now()
+	r0, err := s.next.DeleteFailuresBefore(ctx, before)
+	s.r.observeStore("DeleteFailuresBefore", start, err)
+	return r0, err
 }
 
 func (s *instrumentedStore) AppendAudit(ctx context.Context, e repository.AuditEvent) (repository.AuditEvent, error) {

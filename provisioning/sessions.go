@@ -313,11 +313,13 @@ type SweepReport struct {
 	Leases   int // concurrent-seat leases released with them
 	OneTime  int // expired one-time values (login states, request ids)
 	Replays  int // expired replay-cache keys
+	Failures int // login-failure keys (or failures) too old to count
 }
 
 // SweepSessions deletes the sessions expired before now and releases the
 // seat leases they held (when their member has no other live agent
-// session), then the expired one-time values and replay keys. A server
+// session), then the expired one-time values and replay keys, and the
+// login failures no backoff can count any more. A server
 // runs it every minute. Every step runs even when one fails; the errors
 // are joined.
 func (s *Service) SweepSessions(ctx context.Context, now time.Time) (SweepReport, error) {
@@ -362,6 +364,11 @@ func (s *Service) SweepSessions(ctx context.Context, now time.Time) (SweepReport
 	}
 	if rep.Replays, err = s.store.DeleteExpiredReplays(ctx, now); err != nil {
 		errs = append(errs, fmt.Errorf("sweep replay keys: %w", err))
+	}
+	// A failure older than the window and the longest lockout after it
+	// changes no decision any more.
+	if rep.Failures, err = s.store.DeleteFailuresBefore(ctx, now.Add(-throttleWindow-maxLockout)); err != nil {
+		errs = append(errs, fmt.Errorf("sweep login failures: %w", err))
 	}
 	return rep, errors.Join(errs...)
 }

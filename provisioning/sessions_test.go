@@ -375,6 +375,21 @@ func TestPasswordLoginBackoff(t *testing.T) {
 	if err := login("pat@corp.example", "wrong", ""); !errors.As(err, &rule) {
 		t.Errorf("no IP: %v", err)
 	}
+
+	// The sweeper forgets failures no backoff can count any more: the
+	// spray's per-email keys and the IP's, and then a fresh failure of
+	// the same address starts from one.
+	e.clock.Advance(throttleWindow + maxLockout + time.Minute)
+	rep, err := e.s.SweepSessions(e.ctx, e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failures < ipFreeFailures {
+		t.Errorf("swept %d failure keys or rows, want at least the %d sprayed addresses'", rep.Failures, ipFreeFailures)
+	}
+	if n, _, err := e.store.Failures(e.ctx, "pwlogin:ip:203.0.113.7", e.clock.Now(), 24*time.Hour); err != nil || n != 0 {
+		t.Errorf("the IP's failures after the sweep: %d, %v", n, err)
+	}
 }
 
 func TestLockout(t *testing.T) {

@@ -272,6 +272,11 @@ type ThrottleStore interface {
 	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, time.Time, error)
 	// ClearFailures forgets key's failures (after a successful login).
 	ClearFailures(ctx context.Context, key string) error
+	// DeleteFailuresBefore is the sweeper's: it forgets every key whose
+	// latest failure is before the given time (a backend may also drop
+	// older failures of keys that failed since), so keys that stop failing
+	// do not pile up. It returns how many keys or failures it removed.
+	DeleteFailuresBefore(ctx context.Context, before time.Time) (int, error)
 }
 
 // AuditQuery selects audit events; empty fields do not filter.

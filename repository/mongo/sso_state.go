@@ -340,3 +340,15 @@ func (s *Store) ClearFailures(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// DeleteFailuresBefore removes the keys whose documents expired before the
+// cut-off: a document's expiresAt is its latest failure plus the longest
+// window asked, so no failure of it is newer. The TTL index does this too
+// where the server has TTL (not FerretDB).
+func (s *Store) DeleteFailuresBefore(ctx context.Context, cutoff time.Time) (int, error) {
+	res, err := s.throttles.DeleteMany(ctx, bson.D{{Key: "expiresAt", Value: before(cutoff)}})
+	if err != nil {
+		return 0, fmt.Errorf("delete failures before: %w", err)
+	}
+	return int(res.DeletedCount), nil
+}

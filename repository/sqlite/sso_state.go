@@ -50,6 +50,8 @@ var (
 		SELECT pk FROM throttle_failures WHERE throttle_key = ? ORDER BY pk DESC LIMIT 1 OFFSET ?)`
 	qCountFailures = "SELECT count(*), coalesce(max(failed_at), 0) FROM throttle_failures WHERE throttle_key = ? AND failed_at > ?"
 	qClearFailures = "DELETE FROM throttle_failures WHERE throttle_key = ?"
+	// Rows older than the cut-off can count in no window the caller uses.
+	qDeleteFailuresBefore = "DELETE FROM throttle_failures WHERE failed_at < ?"
 )
 
 // ssoUnique maps the UNIQUE violations of the SSO tables to the
@@ -233,4 +235,11 @@ func (s *Store) Failures(ctx context.Context, key string, now time.Time, window 
 func (s *Store) ClearFailures(ctx context.Context, key string) error {
 	_, err := s.writer(ctx).exec(ctx, qClearFailures, key)
 	return wrap("clear failures", err)
+}
+
+// DeleteFailuresBefore removes every failure recorded before the cut-off
+// (through the throttle_failures_at index).
+func (s *Store) DeleteFailuresBefore(ctx context.Context, before time.Time) (int, error) {
+	n, err := affected(s.writer(ctx).exec(ctx, qDeleteFailuresBefore, toNanos(before)))
+	return int(n), wrap("delete failures before", err)
 }

@@ -38,7 +38,7 @@ var writeQueries = func() []string {
 		qPutOneTime, qTakeOneTime, qDeleteExpiredOneTimes,
 		qInsertLink, qDeleteLink, qDeleteMemberLink, qDeleteConnLinks,
 		qInsertSigningKey, qDeleteExpiredSigningKeys,
-		qInsertFailure, qTrimFailures, qClearFailures,
+		qInsertFailure, qTrimFailures, qClearFailures, qDeleteFailuresBefore,
 		qInsertAudit,
 		qEnqueueEmail, qClaimEmails, qMarkEmailSent, qMarkEmailFailed,
 		qSavepoint, qRollbackToSavepoint, qReleaseSavepoint,

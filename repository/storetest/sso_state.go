@@ -415,6 +415,22 @@ func testThrottle(t *testing.T, c Config) {
 	failures(other, t0.Add(3*time.Minute), 1, t0.Add(2*time.Minute))
 	record(key, t0.Add(31*time.Minute), 1)
 	must(t, s.ClearFailures(ctx, unique("never-failed")), "clear a key that never failed")
+
+	// The sweeper forgets keys that stopped failing, and only them.
+	stale, fresh := unique("ip:198.51.100.7"), unique("ip:198.51.100.8")
+	record(stale, t0.Add(40*time.Minute), 1)
+	record(fresh, t0.Add(70*time.Minute), 1)
+	n, err := s.DeleteFailuresBefore(ctx, t0.Add(60*time.Minute))
+	must(t, err, "delete failures before +60m")
+	if n < 1 {
+		t.Errorf("DeleteFailuresBefore removed %d, want at least the stale key", n)
+	}
+	for _, k := range []string{stale, key, other} {
+		got, _, err := s.Failures(ctx, k, t0.Add(40*time.Minute), time.Hour)
+		must(t, err, "failures of a swept key")
+		expect(t, got, 0, "failures of a key whose latest failure is before the cut-off")
+	}
+	failures(fresh, t0.Add(71*time.Minute), 1, t0.Add(70*time.Minute))
 }
 
 // testThrottleConcurrent has 32 callers record a failure of one key at

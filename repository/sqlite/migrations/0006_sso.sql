@@ -43,6 +43,8 @@ CREATE TABLE throttle_failures (
 	failed_at    INTEGER NOT NULL
 );
 CREATE INDEX throttle_failures_key ON throttle_failures (throttle_key, pk);
+-- The sweeper's DeleteFailuresBefore.
+CREATE INDEX throttle_failures_at ON throttle_failures (failed_at);
 
 -- The SAML and OIDC endpoints find a connection by its id alone.
 CREATE INDEX sso_connections_by_id ON sso_connections (id);
