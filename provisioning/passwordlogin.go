@@ -193,3 +193,68 @@ func (s *Service) memberForLogin(ctx context.Context, accountID, email string) (
 	}
 	return repository.Member{}, nil
 }
+
+// ChangePassword sets a new password for a member who proves the current
+// one: how a member signed in with a temporary password (MustChangePassword)
+// chooses their own. The new one follows the password rules; the change is
+// audited with the member as actor. A wrong current password is the one
+// generic refusal of password logins.
+func (s *Service) ChangePassword(ctx context.Context, accountID, memberID, current, next, requestID string) error {
+	m, err := s.store.GetMember(ctx, accountID, memberID)
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	if m.Profile.ExternalSSO {
+		return ssoRequired()
+	}
+	// Guessing the current password from a stolen session is throttled
+	// like a login.
+	k := throttleKey{key: "pwchange:" + m.ID, free: emailFreeFailures}
+	now := s.now().UTC()
+	if wait, err := s.lockedFor(ctx, k, now); err != nil {
+		return err
+	} else if wait > 0 {
+		return &Error{Code: CodeRateLimited, RetryAfter: wait,
+			Message: fmt.Sprintf("too many wrong current passwords: try again in %s", roundUp(wait))}
+	}
+	if !CheckPassword(m.PasswordHash, current) {
+		if _, err := s.store.RecordFailure(ctx, k.key, now, throttleWindow); err != nil {
+			return fmt.Errorf("change password: record failure: %w", err)
+		}
+		return &Error{Code: CodeForbidden, Attribute: "currentPassword", Message: "the current password is not correct",
+			Err: errors.New("change password: wrong current password for member " + m.ID)}
+	}
+	if current == next {
+		return &Error{Code: CodeInvalidValue, Attribute: "newPassword", Message: "the new password must differ from the current one"}
+	}
+	if err := CheckNewPassword(next, m); err != nil {
+		return err
+	}
+	// Hashing is slow on purpose; it runs before the write.
+	hash, err := HashPassword(next)
+	if err != nil {
+		return err
+	}
+	actor := Actor{Kind: repository.ActorMember, ID: m.ID, RequestID: requestID}
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.store.UpdateMember(ctx, accountID, memberID, func(cur repository.Member) (repository.Member, error) {
+			if cur.PasswordHash != m.PasswordHash {
+				// Changed meanwhile: the current password proven is stale.
+				return cur, badCredentials("change password: changed concurrently")
+			}
+			cur.PasswordHash, cur.MustChangePassword = hash, false
+			return cur, nil
+		}); err != nil {
+			return fmt.Errorf("change password: %w", err)
+		}
+		return s.audit(ctx, actor, accountID, "member.password_change", "member", memberID,
+			map[string]any{"mustChangePassword": []bool{m.MustChangePassword, false}})
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.store.ClearFailures(ctx, k.key); err != nil {
+		return fmt.Errorf("change password: clear failures: %w", err)
+	}
+	return nil
+}

@@ -24,9 +24,12 @@ func (b *Bridge) AdminSessions(r *http.Request) (adminapi.Principal, bool, error
 	if secret == "" {
 		return adminapi.Principal{}, false, nil
 	}
-	sess, _, err := b.svc.AuthenticateSession(r.Context(), secret)
+	sess, m, err := b.svc.AuthenticateSession(r.Context(), secret)
 	if err != nil {
 		return adminapi.Principal{}, true, err
+	}
+	if m.MustChangePassword {
+		return adminapi.Principal{}, true, errChangePasswordFirst
 	}
 	if unsafeMethod(r.Method) {
 		if err := b.checkCSRF(r, sess.ID); err != nil {

@@ -218,6 +218,7 @@ func (b *Bridge) Mount(e *gin.Engine) {
 	e.GET("/auth/session", b.session)
 	e.POST("/auth/logout", b.logout)
 	e.POST("/auth/token", b.token)
+	e.POST("/auth/password", b.changePassword)
 	jwks := gin.WrapH(b.issuer.JWKSHandler())
 	e.GET("/.well-known/jwks.json", jwks)
 	e.HEAD("/.well-known/jwks.json", jwks)

@@ -440,3 +440,57 @@ func TestLoadOrCreateSecretKey(t *testing.T) {
 		t.Errorf("mode %v %v", fi, err)
 	}
 }
+
+// TestTemporaryPassword: a member created with a temporary password may
+// sign in, but gets nothing but its session until it chose its own
+// password through POST /auth/password.
+func TestTemporaryPassword(t *testing.T) {
+	e := newEnv(t, "http://roster.test")
+	m := e.member("tess@acme.example", provisioning.RoleAdministrator)
+	if _, err := e.store.UpdateMember(e.ctx, m.AccountID, m.ID, func(m repository.Member) (repository.Member, error) {
+		m.MustChangePassword = true
+		return m, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	v := e.login(c, "tess@acme.example")
+	csrf := map[string]string{"X-CSRF-Token": v.CSRFToken, "Content-Type": "application/json"}
+	if resp, body := e.do(c, http.MethodGet, "/api/v1/roles", nil, nil); resp.StatusCode != http.StatusForbidden ||
+		!strings.Contains(body, "/auth/password") {
+		t.Errorf("admin API with a temporary password: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := e.do(c, http.MethodPost, "/auth/token", nil, csrf); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("access token with a temporary password: %d %s", resp.StatusCode, body)
+	}
+	change := func(current, next string, hdr map[string]string) (int, string) {
+		resp, body := e.do(c, http.MethodPost, "/auth/password",
+			strings.NewReader(`{"currentPassword":"`+current+`","newPassword":"`+next+`"}`), hdr)
+		return resp.StatusCode, body
+	}
+	const mine = "a long passphrase of my own 42"
+	if got, _ := change(testPassword, mine, map[string]string{"Content-Type": "application/json"}); got != http.StatusForbidden {
+		t.Errorf("change without CSRF token: %d", got)
+	}
+	if got, body := change("not the temporary one", mine, csrf); got != http.StatusForbidden || !strings.Contains(body, "current password") {
+		t.Errorf("wrong current password: %d %s", got, body)
+	}
+	if got, body := change(testPassword, "short", csrf); got != http.StatusBadRequest {
+		t.Errorf("weak new password: %d %s", got, body)
+	}
+	if got, body := change(testPassword, mine, csrf); got != http.StatusNoContent {
+		t.Fatalf("change: %d %s", got, body)
+	}
+	if resp, body := e.do(c, http.MethodGet, "/api/v1/roles", nil, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("admin API after the change: %d %s", resp.StatusCode, body)
+	}
+	got, err := e.store.GetMember(e.ctx, m.AccountID, m.ID)
+	if err != nil || got.MustChangePassword || !provisioning.CheckPassword(got.PasswordHash, mine) {
+		t.Errorf("after the change: must change %v, new password works %v, %v",
+			got.MustChangePassword, provisioning.CheckPassword(got.PasswordHash, mine), err)
+	}
+	page, _ := e.store.ListAudit(e.ctx, m.AccountID, repository.AuditQuery{Action: "member.password_change"})
+	if len(page.Items) != 1 || page.Items[0].ActorID != m.ID {
+		t.Errorf("audit of the change: %+v", page.Items)
+	}
+}

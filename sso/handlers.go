@@ -2,6 +2,7 @@ package sso
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -464,6 +465,9 @@ func (b *Bridge) token(c *gin.Context) {
 	if err == nil {
 		err = b.checkCSRF(c.Request, sess.ID)
 	}
+	if err == nil && m.MustChangePassword {
+		err = errChangePasswordFirst
+	}
 	var view SessionView
 	if err == nil {
 		view, err = b.sessionView(c.Request.Context(), sess, m)
@@ -486,4 +490,44 @@ func (b *Bridge) token(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, tokenResponse{AccessToken: tok, TokenType: "Bearer",
 		ExpiresIn: int(exp.Sub(b.opts.Now()) / time.Second), ExpiresAt: exp})
+}
+
+// errChangePasswordFirst refuses everything but /auth/session, /auth/logout
+// and /auth/password to a member signed in with a temporary password.
+var errChangePasswordFirst = &provisioning.Error{Code: provisioning.CodeForbidden,
+	Message: "choose your own password first: POST /auth/password with currentPassword (the temporary one) and newPassword"}
+
+// passwordChange is the body of POST /auth/password.
+type passwordChange struct {
+	CurrentPassword string `json:"currentPassword"`
+	NewPassword     string `json:"newPassword"`
+}
+
+// changePassword serves POST /auth/password: the signed-in member sets a
+// new password (JSON, CSRF token required); 204 on success.
+func (b *Bridge) changePassword(c *gin.Context) {
+	sess, m, err := b.authenticated(c)
+	if err == nil {
+		err = b.checkCSRF(c.Request, sess.ID)
+	}
+	var req passwordChange
+	if err == nil {
+		if jerr := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 4096)).Decode(&req); jerr != nil {
+			err = &provisioning.Error{Code: provisioning.CodeInvalidValue,
+				Message: `the body must be JSON {"currentPassword": "…", "newPassword": "…"}`}
+		}
+	}
+	if err == nil {
+		err = b.svc.ChangePassword(c.Request.Context(), m.AccountID, m.ID, req.CurrentPassword, req.NewPassword, requestID(c))
+	}
+	if err != nil {
+		f := classify(err)
+		if f.internal {
+			b.log.ErrorContext(c.Request.Context(), "sso: change password", "error", err, "request_id", requestID(c))
+		}
+		writeProblem(c, f.status, f.code, f.public)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Status(http.StatusNoContent)
 }
