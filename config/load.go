@@ -183,18 +183,18 @@ func keys() []key {
 // fileConfig is the YAML file's shape. Pointers tell a key that is absent
 // (or null) from one set to the empty string.
 type fileConfig struct {
-	Listen  *string     `yaml:"listen"`
-	BaseURL *string     `yaml:"base_url"`
-	Store   *string     `yaml:"store"`
+	Listen  *string `yaml:"listen"`
+	BaseURL *string `yaml:"base_url"`
+	Store   *string `yaml:"store"`
 
-	TrustedProxies *string `yaml:"trusted_proxies"`
-	Log     fileLog     `yaml:"log"`
-	SCIM    fileSCIM    `yaml:"scim"`
-	Mail    fileMail    `yaml:"mail"`
-	SMTP    fileSMTP    `yaml:"smtp"`
-	SSO     fileSSO     `yaml:"sso"`
-	Metrics fileMetrics `yaml:"metrics"`
-	MongoDB fileMongoDB `yaml:"mongodb"`
+	TrustedProxies *string     `yaml:"trusted_proxies"`
+	Log            fileLog     `yaml:"log"`
+	SCIM           fileSCIM    `yaml:"scim"`
+	Mail           fileMail    `yaml:"mail"`
+	SMTP           fileSMTP    `yaml:"smtp"`
+	SSO            fileSSO     `yaml:"sso"`
+	Metrics        fileMetrics `yaml:"metrics"`
+	MongoDB        fileMongoDB `yaml:"mongodb"`
 }
 
 type fileSSO struct {
