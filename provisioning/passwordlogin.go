@@ -194,6 +194,17 @@ func (s *Service) memberForLogin(ctx context.Context, accountID, email string) (
 	return repository.Member{}, nil
 }
 
+// SessionMayAct reports whether a session of m may do more than show
+// itself, sign out and change the password: a member signed in with a
+// temporary password (MustChangePassword) must choose its own first.
+func SessionMayAct(m repository.Member) error {
+	if m.MustChangePassword {
+		return &Error{Code: CodeForbidden,
+			Message: "choose your own password first: POST /auth/password with currentPassword (the temporary one) and newPassword"}
+	}
+	return nil
+}
+
 // ChangePassword sets a new password for a member who proves the current
 // one: how a member signed in with a temporary password (MustChangePassword)
 // chooses their own. The new one follows the password rules; the change is

@@ -28,8 +28,8 @@ func (b *Bridge) AdminSessions(r *http.Request) (adminapi.Principal, bool, error
 	if err != nil {
 		return adminapi.Principal{}, true, err
 	}
-	if m.MustChangePassword {
-		return adminapi.Principal{}, true, errChangePasswordFirst
+	if err := provisioning.SessionMayAct(m); err != nil {
+		return adminapi.Principal{}, true, err
 	}
 	if unsafeMethod(r.Method) {
 		if err := b.checkCSRF(r, sess.ID); err != nil {

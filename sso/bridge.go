@@ -82,8 +82,9 @@ type Options struct {
 	// AccessTokenTTL is the lifetime of access tokens; 0 means the
 	// accesstoken package's default (5 minutes).
 	AccessTokenTTL time.Duration
-	// HTTPClient talks to identity providers; nil means a client with a
-	// 10 s timeout.
+	// HTTPClient talks to identity providers; nil means
+	// connector.HTTPClient(true), which reaches any address (cmd/roster
+	// passes the one sso.allow_private_networks configures).
 	HTTPClient *http.Client
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
@@ -156,7 +157,7 @@ func New(svc *provisioning.Service, opts Options) (*Bridge, error) {
 		opts.Logger = slog.Default()
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		opts.HTTPClient = connector.HTTPClient(true)
 	}
 	if opts.Observe == nil {
 		opts.Observe = func(string, string, string) {}

@@ -465,8 +465,8 @@ func (b *Bridge) token(c *gin.Context) {
 	if err == nil {
 		err = b.checkCSRF(c.Request, sess.ID)
 	}
-	if err == nil && m.MustChangePassword {
-		err = errChangePasswordFirst
+	if err == nil {
+		err = provisioning.SessionMayAct(m)
 	}
 	var view SessionView
 	if err == nil {
@@ -491,11 +491,6 @@ func (b *Bridge) token(c *gin.Context) {
 	c.JSON(http.StatusOK, tokenResponse{AccessToken: tok, TokenType: "Bearer",
 		ExpiresIn: int(exp.Sub(b.opts.Now()) / time.Second), ExpiresAt: exp})
 }
-
-// errChangePasswordFirst refuses everything but /auth/session, /auth/logout
-// and /auth/password to a member signed in with a temporary password.
-var errChangePasswordFirst = &provisioning.Error{Code: provisioning.CodeForbidden,
-	Message: "choose your own password first: POST /auth/password with currentPassword (the temporary one) and newPassword"}
 
 // passwordChange is the body of POST /auth/password.
 type passwordChange struct {

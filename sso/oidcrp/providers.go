@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/rosterhq/roster/sso/connector"
 )
 
 // allowedAlgs are the ID-token signature algorithms Roster accepts:
@@ -49,12 +51,12 @@ type Providers struct {
 	entries map[string]*providerEntry
 }
 
-// NewProviders returns an empty cache fetching with client (a client with
-// a 10 s timeout when nil) and trusting discovery for ttl
+// NewProviders returns an empty cache fetching with client
+// (connector.HTTPClient(true) when nil) and trusting discovery for ttl
 // (DefaultProviderTTL when 0).
 func NewProviders(client *http.Client, ttl time.Duration) *Providers {
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = connector.HTTPClient(true)
 	}
 	if ttl <= 0 {
 		ttl = DefaultProviderTTL

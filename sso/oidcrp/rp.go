@@ -104,7 +104,7 @@ func New(ctx context.Context, conn repository.SSOConnection, cfg connector.OIDC,
 	}
 	client := opts.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = connector.HTTPClient(true)
 	}
 	providers := opts.Providers
 	if providers == nil {
