@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -320,5 +321,35 @@ func TestSCIMMounted(t *testing.T) {
 	}
 	if rec.Header().Get("WWW-Authenticate") == "" {
 		t.Error("wrong token: no WWW-Authenticate header")
+	}
+}
+
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	for _, tc := range []struct {
+		gogc string
+		want int
+	}{
+		{"", serveGCPercent},
+		{"150", 150}, // the operator's GOGC (applied by the runtime) stays
+		{"off", -1},
+	} {
+		switch tc.gogc {
+		case "":
+			debug.SetGCPercent(100)
+		case "off":
+			debug.SetGCPercent(-1)
+		default:
+			debug.SetGCPercent(150)
+		}
+		tuneGC(func(k string) string {
+			if k == "GOGC" {
+				return tc.gogc
+			}
+			return ""
+		})
+		if got := debug.SetGCPercent(100); got != tc.want {
+			t.Errorf("GOGC=%q: gc percent %d, want %d", tc.gogc, got, tc.want)
+		}
 	}
 }
