@@ -25,7 +25,7 @@ var (
 var accountTables = []string{
 	"member_emails", "member_phones", "member_addresses", "member_roles",
 	"member_optional_permissions", "member_expertise", "member_channels",
-	"member_managed_attributes", "group_members", "groups", "seats", "members",
+	"group_members", "groups", "seats", "members",
 	"role_permissions", "roles", "invitations", "tokens", "sessions",
 	"identity_links", "sso_domains", "sso_connections", "audit_events", "outbox",
 }

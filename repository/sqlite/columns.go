@@ -25,6 +25,7 @@ const (
 	cInt64                // int64
 	cDur                  // time.Duration as nanoseconds
 	cBlob                 // []byte, NULL when empty
+	cList                 // []string packed as "<bytes>:<value>"... (see packList); nil when empty
 )
 
 // column is one column of a table of records T; ptr points at the field.
@@ -133,6 +134,10 @@ func (t *table[T]) unpack(s string, v *T) (string, error) {
 			*p.(*string) = val
 		case cBool:
 			*p.(*bool) = val != "0"
+		case cList:
+			if *p.(*[]string), err = unpackList(val); err != nil {
+				return "", fmt.Errorf("%s.%s: %w", t.name, c.name, err)
+			}
 		case cTime, cInt, cInt64, cDur:
 			n, err := strconv.ParseInt(val, 10, 64)
 			if err != nil {
@@ -161,6 +166,34 @@ func nextPacked(s string) (val, rest string, err error) {
 		return "", "", errors.New("malformed packed value")
 	}
 	return rest[:n], rest[n:], nil
+}
+
+// packList packs a list of strings into one column: each value as
+// "<bytes>:<value>", the encoding packedSelect gives whole rows. A list
+// that is only ever read with its row, never filtered on, is stored this
+// way instead of in a side table: no B-tree of its own to write and to
+// descend on every read.
+func packList(vals []string) string {
+	var b strings.Builder
+	for _, v := range vals {
+		b.WriteString(strconv.Itoa(len(v)))
+		b.WriteByte(':')
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
+// unpackList reads a packList string back; empty is nil.
+func unpackList(s string) ([]string, error) {
+	var out []string
+	for s != "" {
+		v, rest, err := nextPacked(s)
+		if err != nil {
+			return nil, err
+		}
+		out, s = append(out, v), rest
+	}
+	return out, nil
 }
 
 // args returns the values of every column of v, for insertSQL.
@@ -196,6 +229,8 @@ func (t *table[T]) dests(v *T) []any {
 			out = append(out, durDest{c.ptr(v).(*time.Duration)})
 		case cBlob:
 			out = append(out, blobDest{c.ptr(v).(*[]byte)})
+		case cList:
+			out = append(out, listDest{c.ptr(v).(*[]string)})
 		default:
 			out = append(out, c.ptr(v))
 		}
@@ -224,6 +259,8 @@ func colValue(k colKind, p any) any {
 			return b
 		}
 		return nil
+	case cList:
+		return packList(*p.(*[]string))
 	}
 	return nil // unreachable: every kind is handled above
 }
@@ -242,6 +279,26 @@ func (d timeDest) Scan(src any) error {
 		return fmt.Errorf("time column holds %T", src)
 	}
 	return nil
+}
+
+// listDest scans a packList column into a []string.
+type listDest struct{ l *[]string }
+
+// Scan implements sql.Scanner.
+func (d listDest) Scan(src any) error {
+	var s string
+	switch v := src.(type) {
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	case nil:
+	default:
+		return fmt.Errorf("list column holds %T", src)
+	}
+	l, err := unpackList(s)
+	*d.l = l
+	return err
 }
 
 // durDest scans nanoseconds into a time.Duration.

@@ -24,7 +24,6 @@ const (
 	sideOptionalPermissions
 	sideExpertise
 	sideChannels
-	sideManaged
 	sideCount
 )
 
@@ -40,7 +39,6 @@ var sideTables = [sideCount]struct {
 	sideOptionalPermissions: {"member_optional_permissions", []string{"role_key", "permission"}, []string{"role_key", "permission"}},
 	sideExpertise:           {"member_expertise", []string{"value", "value_lc"}, []string{"value"}},
 	sideChannels:            {"member_channels", []string{"value", "value_lc"}, []string{"value"}},
-	sideManaged:             {"member_managed_attributes", []string{"name"}, []string{"name"}},
 }
 
 const sideValueCols = 8
@@ -133,8 +131,6 @@ func decodeSide(k int, enc string, m *repository.Member) error {
 			m.Profile.Expertise = place(m.Profile.Expertise, pos, c[0])
 		case sideChannels:
 			m.Profile.Channels = place(m.Profile.Channels, pos, c[0])
-		case sideManaged:
-			m.ManagedAttributes = place(m.ManagedAttributes, pos, c[0])
 		}
 	}
 	return nil
@@ -251,9 +247,8 @@ func writeSides(ctx context.Context, h handle, accountID string, pk int64, m, ol
 		}
 		rows := sideRows(k, m)
 		if len(rows) > 1 && validUTF8(rows) {
-			// One statement for all rows: a member's managed attributes
-			// are about ten, and each statement is a round trip through
-			// database/sql.
+			// One statement for all rows: each statement is a round
+			// trip through database/sql.
 			b, err := json.Marshal(rows)
 			if err != nil {
 				return err
@@ -315,8 +310,6 @@ func sideLen(k int, m *repository.Member) int {
 		return len(m.Profile.Expertise)
 	case sideChannels:
 		return len(m.Profile.Channels)
-	case sideManaged:
-		return len(m.ManagedAttributes)
 	}
 	return 0
 }
@@ -338,8 +331,6 @@ func sideEqual(k int, a, b *repository.Member) bool {
 		return slices.Equal(a.Profile.Expertise, b.Profile.Expertise)
 	case sideChannels:
 		return slices.Equal(a.Profile.Channels, b.Profile.Channels)
-	case sideManaged:
-		return slices.Equal(a.ManagedAttributes, b.ManagedAttributes)
 	}
 	return true
 }
@@ -376,10 +367,6 @@ func sideRows(k int, m *repository.Member) [][]any {
 	case sideChannels:
 		for _, v := range m.Profile.Channels {
 			rows = append(rows, []any{v, lc(v)})
-		}
-	case sideManaged:
-		for _, v := range m.ManagedAttributes {
-			rows = append(rows, []any{v})
 		}
 	}
 	return rows

@@ -83,7 +83,7 @@ func TestDecodeSide(t *testing.T) {
 		ok   bool
 	}{
 		{"none", sideRoles, "", repository.Member{}, true},
-		{"empty string", sideManaged, "0:0:", repository.Member{ManagedAttributes: []string{""}}, true},
+		{"empty string", sideExpertise, "0:0:", repository.Member{Profile: repository.SupportProfile{Expertise: []string{""}}}, true},
 		{"out of order", sideRoles, "1:2:b:0:3:a:c", repository.Member{Roles: []string{"a:c", "b:"}}, true},
 		{"several columns", sideEmails, "0:4:a@xy4:work0:1:1",
 			repository.Member{Emails: []repository.Email{{Value: "a@xy", Type: "work", Primary: true}}}, true},

@@ -101,6 +101,7 @@ var memberTable = &table[member]{
 		{"seat_queued_at", cTime, func(m *member) any { return &m.SeatQueuedAt }},
 		{"password_hash", cText, func(m *member) any { return &m.PasswordHash }},
 		{"must_change_password", cBool, func(m *member) any { return &m.MustChangePassword }},
+		{"managed_attributes", cList, func(m *member) any { return &m.ManagedAttributes }},
 		{"version", cInt64, func(m *member) any { return &m.Version }},
 		{"created_at", cTime, func(m *member) any { return &m.CreatedAt }},
 		{"updated_at", cTime, func(m *member) any { return &m.UpdatedAt }},
