@@ -13,15 +13,16 @@ import (
 	"github.com/rosterhq/roster/repository/sqlite"
 )
 
-// openStoreTimeout bounds connecting to the store at startup, so an
-// unreachable MongoDB fails the start with a clear line instead of hanging.
+// openStoreTimeout bounds connecting to MongoDB at startup, so an
+// unreachable server fails the start with a clear line instead of hanging.
+// The embedded store has no such bound: opening it may migrate the file's
+// schema, which at a million members takes tens of seconds of local work
+// that must not be cut off (only a signal stops it, and rolls it back).
 const openStoreTimeout = 20 * time.Second
 
 // openStore opens the backend u names. Its errors start with
 // "open store LOCATION" (credentials redacted) and fit on one line.
 func openStore(ctx context.Context, u config.StoreURL) (repository.Store, error) {
-	ctx, cancel := context.WithTimeout(ctx, openStoreTimeout)
-	defer cancel()
 	switch u.Kind {
 	case config.StoreSQLite:
 		// The default store lives in ./data, which does not exist on a
@@ -37,6 +38,8 @@ func openStore(ctx context.Context, u config.StoreURL) (repository.Store, error)
 		}
 		return s, nil
 	case config.StoreMongoDB:
+		ctx, cancel := context.WithTimeout(ctx, openStoreTimeout)
+		defer cancel()
 		s, err := mongo.Open(ctx, u.URI)
 		if err != nil {
 			return nil, fmt.Errorf("open store %s: %w", u.Redacted(), err)
