@@ -26,6 +26,7 @@ const (
 	cDur                  // time.Duration as nanoseconds
 	cBlob                 // []byte, NULL when empty
 	cList                 // []string packed as "<bytes>:<value>"... (see packList); nil when empty
+	cSides                // a member's multi-valued attributes packed (see packSides); ptr gives the *member
 )
 
 // column is one column of a table of records T; ptr points at the field.
@@ -138,6 +139,10 @@ func (t *table[T]) unpack(s string, v *T) (string, error) {
 			if *p.(*[]string), err = unpackList(val); err != nil {
 				return "", fmt.Errorf("%s.%s: %w", t.name, c.name, err)
 			}
+		case cSides:
+			if err := unpackSides(val, p.(*member)); err != nil {
+				return "", fmt.Errorf("%s.%s: %w", t.name, c.name, err)
+			}
 		case cTime, cInt, cInt64, cDur:
 			n, err := strconv.ParseInt(val, 10, 64)
 			if err != nil {
@@ -231,6 +236,8 @@ func (t *table[T]) dests(v *T) []any {
 			out = append(out, blobDest{c.ptr(v).(*[]byte)})
 		case cList:
 			out = append(out, listDest{c.ptr(v).(*[]string)})
+		case cSides:
+			out = append(out, sidesDest{c.ptr(v).(*member)})
 		default:
 			out = append(out, c.ptr(v))
 		}
@@ -261,6 +268,8 @@ func colValue(k colKind, p any) any {
 		return nil
 	case cList:
 		return packList(*p.(*[]string))
+	case cSides:
+		return packSides(p.(*member))
 	}
 	return nil // unreachable: every kind is handled above
 }
@@ -299,6 +308,22 @@ func (d listDest) Scan(src any) error {
 	l, err := unpackList(s)
 	*d.l = l
 	return err
+}
+
+// sidesDest scans a packSides column into a member.
+type sidesDest struct{ m *member }
+
+// Scan implements sql.Scanner.
+func (d sidesDest) Scan(src any) error {
+	switch v := src.(type) {
+	case string:
+		return unpackSides(v, d.m)
+	case []byte:
+		return unpackSides(string(v), d.m)
+	case nil:
+		return nil
+	}
+	return fmt.Errorf("sides column holds %T", src)
 }
 
 // durDest scans nanoseconds into a time.Duration.

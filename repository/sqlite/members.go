@@ -16,6 +16,10 @@ import (
 
 // Side tables of a member's multi-valued attributes. Each row is
 // (account_id, member_pk, pos, ...values); pos keeps the element order.
+// They are what filters and uniqueness checks on those attributes use.
+// Reads do not descend them: the member row carries the same values
+// packed in its multi_values column (packSides), written with every
+// change of the row, so a member comes back from one row of one B-tree.
 const (
 	sideEmails = iota
 	sidePhones
@@ -72,35 +76,9 @@ func sideBatchStatements() (out [sideCount]string) {
 	return out
 }
 
-// sideColumn is the select-list expression of attribute k of the member
-// row aliased a: its rows encoded in one string (see decodeSide), so a
-// member and all its multi-valued attributes come back as one row of one
-// statement. A row is its pos, then each value column as
-// "<bytes>:<value>": byte lengths keep every string exact (even one that
-// is not valid UTF-8) with no escaping to undo.
-func sideColumn(k int, a string) string {
-	t := sideTables[k]
-	parts := []string{"pos, ':'"}
-	for _, c := range t.read {
-		parts = append(parts, packedArgs(c))
-	}
-	// The subquery runs only when the member's side_mask says the table
-	// holds rows of it.
-	return fmt.Sprintf("CASE WHEN %[4]s.side_mask & %[1]d THEN coalesce((SELECT group_concat(concat(%[2]s), '') FROM %[3]s x WHERE x.account_id = %[4]s.account_id AND x.member_pk = %[4]s.pk), '') ELSE '' END",
-		1<<k, strings.Join(parts, ", "), t.name, a)
-}
-
-// sideColumns is the select list of every attribute's sideColumn.
-func sideColumns(a string) string {
-	cols := make([]string, sideCount)
-	for k := range sideCount {
-		cols[k] = sideColumn(k, a)
-	}
-	return strings.Join(cols, ", ")
-}
-
-// decodeSide fills attribute k of m from its sideColumn string. Rows are
-// placed by their pos, whatever order group_concat gave them.
+// decodeSide fills attribute k of m from its part of a packSides string:
+// rows of "<pos>:" then each read column as "<bytes>:<value>". Rows are
+// placed by their pos, whatever order they come in.
 func decodeSide(k int, enc string, m *repository.Member) error {
 	n := len(sideTables[k].read)
 	var c [sideValueCols]string
@@ -137,12 +115,12 @@ func decodeSide(k int, enc string, m *repository.Member) error {
 }
 
 var (
-	qInsertMember      = memberTable.insertSQL("side_mask")
+	qInsertMember      = memberTable.insertSQL()
 	qMemberCols        = "m.pk, " + memberTable.selectList("m")
 	qMemberColsSides   = memberColumns("m")
 	qGetMember         = "SELECT " + qMemberColsSides + " FROM members m WHERE m.account_id = ? AND m.id = ?"
 	qGetMemberByName   = "SELECT " + qMemberColsSides + " FROM members m WHERE m.account_id = ? AND m.user_name_lc = ?"
-	qUpdateMember      = memberTable.updateSQL("account_id = ? AND pk = ? AND version = ?", "side_mask")
+	qUpdateMember      = memberTable.updateSQL("account_id = ? AND pk = ? AND version = ?")
 	qMemberPK          = "SELECT pk FROM members WHERE account_id = ? AND id = ?"
 	qDeleteMember      = "DELETE FROM members WHERE pk = ?"
 	qCountMember       = "UPDATE accounts SET member_count = member_count + ? WHERE id = ?"
@@ -172,32 +150,22 @@ type memberRow struct {
 }
 
 // memberColumns is the select list of a member read (see scanMember):
-// the pk, the member row packed into one column, then one column per
-// multi-valued attribute.
+// the pk, then the member row, multi-valued attributes included, packed
+// into one column.
 func memberColumns(a string) string {
-	return a + ".pk, " + memberTable.packedSelect(a) + ", " + sideColumns(a)
+	return a + ".pk, " + memberTable.packedSelect(a)
 }
 
-// scanMember scans a row of memberColumns (and extra columns after it):
-// the member with its multi-valued attributes.
+// scanMember scans a row of memberColumns (and extra columns after it).
 func scanMember(rows *sql.Rows, r *memberRow, extra ...any) error {
 	var packed string
-	var sides [sideCount]string
-	dest := make([]any, 0, 2+sideCount+len(extra))
+	dest := make([]any, 0, 2+len(extra))
 	dest = append(dest, &r.pk, &packed)
-	for k := range sides {
-		dest = append(dest, &sides[k])
-	}
 	if err := rows.Scan(append(dest, extra...)...); err != nil {
 		return err
 	}
 	if _, err := memberTable.unpack(packed, &r.m); err != nil {
 		return fmt.Errorf("member row: %w", err)
-	}
-	for k, enc := range sides {
-		if err := decodeSide(k, enc, &r.m); err != nil {
-			return fmt.Errorf("member %s: %w", r.m.ID, err)
-		}
 	}
 	return nil
 }
@@ -211,7 +179,7 @@ func (s *Store) CreateMember(ctx context.Context, m repository.Member) (reposito
 	m.Version, m.CreatedAt, m.UpdatedAt = 1, now, now
 	m = normalizeMember(m)
 	err := s.write(ctx, func(h handle) error {
-		pk, err := lastID(h.exec(ctx, qInsertMember, append(memberTable.args(&m), sideMask(&m))...))
+		pk, err := lastID(h.exec(ctx, qInsertMember, memberTable.args(&m)...))
 		if err != nil {
 			return err
 		}
@@ -281,16 +249,69 @@ func validUTF8(rows [][]any) bool {
 	return true
 }
 
-// sideMask is the members.side_mask of m: bit k set when attribute k has
-// side rows.
-func sideMask(m *repository.Member) int64 {
-	var mask int64
+// packSides packs m's multi-valued attributes for members.multi_values:
+// one packList entry per side table, in sideTables order, each holding
+// the attribute's rows as decodeSide reads them.
+func packSides(m *member) string {
+	parts := make([]string, sideCount)
+	var b strings.Builder
 	for k := range sideCount {
-		if sideLen(k, m) > 0 {
-			mask |= 1 << k
+		b.Reset()
+		for i, row := range sideRows(k, m) {
+			b.WriteString(strconv.Itoa(i))
+			b.WriteByte(':')
+			for _, c := range sideReadCols[k] {
+				v := sideText(row[c])
+				b.WriteString(strconv.Itoa(len(v)))
+				b.WriteByte(':')
+				b.WriteString(v)
+			}
+		}
+		parts[k] = b.String()
+	}
+	return packList(parts)
+}
+
+// unpackSides fills m's multi-valued attributes from a packSides string.
+func unpackSides(s string, m *member) error {
+	parts, err := unpackList(s)
+	if err != nil {
+		return err
+	}
+	if len(parts) != sideCount {
+		return fmt.Errorf("%d packed attributes, want %d", len(parts), sideCount)
+	}
+	for k, enc := range parts {
+		if err := decodeSide(k, enc, m); err != nil {
+			return err
 		}
 	}
-	return mask
+	return nil
+}
+
+// sideReadCols[k] are the positions in sideTables[k].cols (and sideRows)
+// of the columns in sideTables[k].read.
+var sideReadCols = func() (out [sideCount][]int) {
+	for k, t := range sideTables {
+		for _, name := range t.read {
+			out[k] = append(out[k], slices.Index(t.cols, name))
+		}
+	}
+	return out
+}()
+
+// sideText renders a sideRows value as SQLite's concat() renders the
+// column: integers (booleans) in decimal.
+func sideText(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case int:
+		return strconv.Itoa(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	}
+	return fmt.Sprint(v)
 }
 
 // sideLen is the number of side rows of attribute k.
@@ -439,7 +460,7 @@ func (s *Store) UpdateMember(ctx context.Context, accountID, id string, fn func(
 		next = normalizeMember(next)
 		won := false
 		err = s.write(ctx, func(h handle) error {
-			n, err := affected(h.exec(ctx, qUpdateMember, memberTable.updateArgs(&next, sideMask(&next), accountID, old.pk, old.m.Version)...))
+			n, err := affected(h.exec(ctx, qUpdateMember, memberTable.updateArgs(&next, accountID, old.pk, old.m.Version)...))
 			if err != nil || n == 0 {
 				return err
 			}

@@ -6,13 +6,17 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/rosterhq/roster/repository"
 )
 
-// TestMigrationMovesManagedAttributes: migration 0007 carries the rows of
+// TestMigrationPacksMultiValues: migration 0007 carries the rows of
 // member_managed_attributes into members.managed_attributes in their
-// order, for members with side_mask -1 (written before the mask) and bit
-// 7, and leaves members without any empty.
-func TestMigrationMovesManagedAttributes(t *testing.T) {
+// order, and copies every side table's rows into members.multi_values,
+// for members with side_mask -1 (written before the mask) and with the
+// mask's bits; members without any read back empty, and filters on the
+// side tables still find them.
+func TestMigrationPacksMultiValues(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v6.db")
 	db, err := sql.Open("sqlite", path)
@@ -39,6 +43,9 @@ func TestMigrationMovesManagedAttributes(t *testing.T) {
 		// Stored out of order, with a colon, an empty name and multi-byte text.
 		"INSERT INTO member_managed_attributes VALUES ('" + acct + "', 1, 2, 'urn:x:manager'), ('" + acct + "', 1, 0, 'userName'), ('" + acct + "', 1, 1, '名前'), ('" + acct + "', 1, 3, '')",
 		"INSERT INTO member_managed_attributes VALUES ('" + acct + "', 2, 0, 'active')",
+		"INSERT INTO member_emails VALUES ('" + acct + "', 1, 1, 'B@x.example', 'b@x.example', 'home', 'home', 'a:b', 0), ('" + acct + "', 1, 0, 'old@x.example', 'old@x.example', 'work', 'work', '', 1)",
+		"INSERT INTO member_roles VALUES ('" + acct + "', 1, 0, 'agent', 'agent')",
+		"INSERT INTO member_expertise VALUES ('" + acct + "', 1, 0, 'Billing', 'billing')",
 	}
 	for _, q := range stmts {
 		if _, err := db.Exec(q); err != nil {
@@ -66,6 +73,23 @@ func TestMigrationMovesManagedAttributes(t *testing.T) {
 		if !reflect.DeepEqual(m.ManagedAttributes, want) {
 			t.Errorf("%s: managed attributes %q, want %q", id, m.ManagedAttributes, want)
 		}
+		if id != "m-old" && (m.Emails != nil || m.Roles != nil || m.Profile.Expertise != nil) {
+			t.Errorf("%s: multi-valued attributes %+v, want none", id, m)
+		}
+	}
+	old, err := s.GetMember(ctx, acct, "m-old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEmails := []repository.Email{{Value: "old@x.example", Type: "work", Primary: true}, {Value: "B@x.example", Type: "home", Display: "a:b"}}
+	if !reflect.DeepEqual(old.Emails, wantEmails) || !reflect.DeepEqual(old.Roles, []string{"agent"}) ||
+		!reflect.DeepEqual(old.Profile.Expertise, []string{"Billing"}) {
+		t.Errorf("m-old: emails %+v roles %q expertise %q", old.Emails, old.Roles, old.Profile.Expertise)
+	}
+	page, err := s.ListMembers(ctx, acct, repository.Query{Count: 10,
+		Filter: repository.Compare{Field: repository.MemberEmailValue, Op: repository.OpEq, Value: "b@X.example"}})
+	if err != nil || len(page.Items) != 1 || page.Items[0].ID != "m-old" || !reflect.DeepEqual(page.Items[0], old) {
+		t.Errorf("filter on a migrated email: %+v, %v", page, err)
 	}
 	var n int
 	if err := s.r.QueryRow("SELECT count(*) FROM sqlite_schema WHERE name = 'member_managed_attributes'").Scan(&n); err != nil || n != 0 {

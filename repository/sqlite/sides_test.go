@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster/repository"
@@ -102,32 +103,71 @@ func TestDecodeSide(t *testing.T) {
 	}
 }
 
-// TestSideMaskFollowsTheAttributes: a read looks only into the side
-// tables the member's side_mask names, so the mask must follow every
-// change; rows written before the mask existed (-1) read everything.
-func TestSideMaskFollowsTheAttributes(t *testing.T) {
+// TestPackedValuesFollowTheSideTables: reads take multi-valued
+// attributes from members.multi_values, filters from the side tables, so
+// the two must say the same after every change.
+func TestPackedValuesFollowTheSideTables(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	a, err := s.CreateAccount(ctx, repository.Account{Name: "mask"})
+	a, err := s.CreateAccount(ctx, repository.Account{Name: "packed"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := s.CreateMember(ctx, repository.Member{AccountID: a.ID, UserName: "mask@x.example"})
+	m, err := s.CreateMember(ctx, repository.Member{AccountID: a.ID, UserName: "packed@x.example",
+		Emails: []repository.Email{{Value: "p@x.example", Type: "work", Primary: true}}, Roles: []string{"agent"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	steps := []func(x *repository.Member){
 		func(x *repository.Member) {
 			x.PhoneNumbers = []repository.PhoneNumber{{Value: "+1 555"}}
-			x.Profile.Expertise = []string{"billing"}
+			x.Profile.Expertise = []string{"billing", "日本語"}
 		},
-		func(x *repository.Member) { x.Emails = []repository.Email{{Value: "mask@x.example"}} },
+		func(x *repository.Member) {
+			x.Emails = append(x.Emails, repository.Email{Value: "second@x.example", Display: "a:b"})
+		},
 		func(x *repository.Member) { x.PhoneNumbers, x.Profile.Channels = nil, []string{"chat"} },
 		func(x *repository.Member) {
-			x.Emails, x.Profile.Expertise, x.Profile.Channels = nil, nil, nil
-			x.Addresses = []repository.Address{{Country: "NZ"}}
+			x.Emails, x.Profile.Expertise, x.Profile.Channels, x.Roles = nil, nil, nil, nil
+			x.Addresses = []repository.Address{{Country: "NZ", Primary: true}}
+			x.OptionalPermissions = []repository.RolePermission{{Role: "agent", Permission: "p"}}
 		},
 	}
+	check := func(step int, want repository.Member) {
+		t.Helper()
+		got, err := s.GetMember(ctx, a.ID, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("step %d: read back\n%+v\nwant\n%+v", step, got, want)
+		}
+		var pk int64
+		if err := s.r.QueryRow("SELECT pk FROM members WHERE id = ?", m.ID).Scan(&pk); err != nil {
+			t.Fatal(err)
+		}
+		var fromSides repository.Member
+		for k, tb := range sideTables {
+			parts := []string{"pos, ':'"}
+			for _, c := range tb.read {
+				parts = append(parts, packedArgs(c))
+			}
+			var enc string
+			q := "SELECT coalesce(group_concat(concat(" + strings.Join(parts, ", ") + "), '' ORDER BY pos), '') FROM " + tb.name + " WHERE member_pk = ?"
+			if err := s.r.QueryRow(q, pk).Scan(&enc); err != nil {
+				t.Fatal(err)
+			}
+			if err := decodeSide(k, enc, &fromSides); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !reflect.DeepEqual(fromSides.Emails, got.Emails) || !reflect.DeepEqual(fromSides.PhoneNumbers, got.PhoneNumbers) ||
+			!reflect.DeepEqual(fromSides.Addresses, got.Addresses) || !reflect.DeepEqual(fromSides.Roles, got.Roles) ||
+			!reflect.DeepEqual(fromSides.OptionalPermissions, got.OptionalPermissions) || !reflect.DeepEqual(fromSides.Profile, got.Profile) {
+			t.Errorf("step %d: side tables hold\n%+v\nthe row\n%+v", step, fromSides, got)
+		}
+	}
+	check(-1, m)
 	for i, step := range steps {
 		want, err := s.UpdateMember(ctx, a.ID, m.ID, func(x repository.Member) (repository.Member, error) {
 			step(&x)
@@ -136,35 +176,20 @@ func TestSideMaskFollowsTheAttributes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.GetMember(ctx, a.ID, m.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("step %d: read back\n%+v\nwant\n%+v", i, got, want)
-		}
-		var mask int64
-		if err := s.r.QueryRow("SELECT side_mask FROM members WHERE id = ?", m.ID).Scan(&mask); err != nil {
-			t.Fatal(err)
-		}
-		if mask != sideMask(&want) {
-			t.Errorf("step %d: side_mask %b, want %b", i, mask, sideMask(&want))
+		check(i, want)
+	}
+}
+
+func TestUnpackSidesRefusesMalformed(t *testing.T) {
+	for _, bad := range []string{"x", "0:", packList([]string{"", ""}), packList(make([]string, sideCount+1)), packList([]string{"0:4:a", "", "", "", "", "", ""})} {
+		var m repository.Member
+		if err := unpackSides(bad, &m); err == nil {
+			t.Errorf("unpackSides(%q) = nil, want an error", bad)
 		}
 	}
-	// A row from before the column: every side table is looked into.
-	want, err := s.GetMember(ctx, a.ID, m.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.w.Exec("UPDATE members SET side_mask = -1 WHERE id = ?", m.ID); err != nil {
-		t.Fatal(err)
-	}
-	page, err := s.ListMembers(ctx, a.ID, repository.Query{
-		Filter: repository.Compare{Field: repository.MemberUserName, Op: repository.OpEq, Value: "mask@x.example"}, Count: 10})
-	if err != nil || len(page.Items) != 1 {
-		t.Fatalf("list: %+v, %v", page, err)
-	}
-	if !reflect.DeepEqual(page.Items[0], want) {
-		t.Errorf("with side_mask -1 read\n%+v\nwant\n%+v", page.Items[0], want)
+	m := repository.Member{Emails: []repository.Email{{Value: "a", Primary: true}}, Roles: []string{"r"}}
+	var got repository.Member
+	if err := unpackSides(packSides(&m), &got); err != nil || !reflect.DeepEqual(got, m) {
+		t.Errorf("round trip = %+v, %v", got, err)
 	}
 }

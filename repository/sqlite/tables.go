@@ -102,6 +102,7 @@ var memberTable = &table[member]{
 		{"password_hash", cText, func(m *member) any { return &m.PasswordHash }},
 		{"must_change_password", cBool, func(m *member) any { return &m.MustChangePassword }},
 		{"managed_attributes", cList, func(m *member) any { return &m.ManagedAttributes }},
+		{"multi_values", cSides, func(m *member) any { return m }},
 		{"version", cInt64, func(m *member) any { return &m.Version }},
 		{"created_at", cTime, func(m *member) any { return &m.CreatedAt }},
 		{"updated_at", cTime, func(m *member) any { return &m.UpdatedAt }},

@@ -485,7 +485,7 @@ func importMember(ctx context.Context, h handle, m repository.Member) error {
 			return err
 		}
 	}
-	pk, err := lastID(h.exec(ctx, qInsertMember, append(memberTable.args(&m), sideMask(&m))...))
+	pk, err := lastID(h.exec(ctx, qInsertMember, memberTable.args(&m)...))
 	if err != nil {
 		return err
 	}
