@@ -15,8 +15,10 @@
 // are committed together, each in its own savepoint (batch.go).
 //
 // What a request costs is mostly statements and commits, so the hot paths
-// keep both few: a member and all its multi-valued attributes are read by
-// one statement (the row packed into one column, see packedSelect), an eq
+// keep both few: a member and all its multi-valued attributes are read
+// from one row of one B-tree (the row carries them packed, see packSides;
+// the side tables serve filters), with one statement that returns the row
+// packed into one column (packedSelect), an eq
 // on a unique attribute answers page and total with one statement and no
 // read transaction, roles are served from memory while the account's
 // roles_version is unchanged (rolecache.go), and statements a transaction
