@@ -230,6 +230,6 @@ func (b *batcher) finish(bt *batch, cause error, rollback bool) {
 		b.commits.Add(1)
 		b.members.Add(int64(bt.members))
 	}
+	b.s.ended(bt.st) // before the callers answer: they must see the roles they wrote
 	close(bt.done)
-	b.s.promote(bt.st)
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster/repository"
 )
@@ -39,6 +41,9 @@ func TestRoleCacheSeesEveryChange(t *testing.T) {
 		return s
 	}
 	s, other := open(), open()
+	// Every read outside a transaction checks the version here; the
+	// recheck window has its own test.
+	s.roles.recheck, other.roles.recheck = 0, 0
 	a, err := s.CreateAccount(ctx, repository.Account{Name: "roles"})
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +120,114 @@ func TestRoleCacheSeesEveryChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	want("deleted account", s, ctx, a.ID)
+}
+
+// TestRoleCacheRecheckWindow: outside a transaction, a change made by
+// another process is seen once rolesRecheck has passed since the version
+// was last checked, not before; a change made through this Store, and any
+// read inside a transaction, see it at once.
+func TestRoleCacheRecheckWindow(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	other, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close() })
+	clock := time.Unix(1_800_000_000, 0)
+	s.roles.now = func() time.Time { return clock }
+
+	a, err := s.CreateAccount(ctx, repository.Account{Name: "window"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRole(ctx, repository.Role{AccountID: a.ID, Key: "agent", DisplayName: "Agent"}); err != nil {
+		t.Fatal(err)
+	}
+	names := func(ctx context.Context) string {
+		t.Helper()
+		roles, err := s.ListRoles(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range roles {
+			out = append(out, r.DisplayName)
+		}
+		return strings.Join(out, ",")
+	}
+	rename := func(st *Store, name string) {
+		t.Helper()
+		if _, err := st.UpdateRole(ctx, a.ID, "agent", func(r repository.Role) (repository.Role, error) {
+			r.DisplayName = name
+			return r, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := names(ctx); got != "Agent" {
+		t.Fatalf("first read %q", got)
+	}
+
+	rename(other, "Elsewhere")
+	clock = clock.Add(rolesRecheck / 2)
+	if got := names(ctx); got != "Agent" {
+		t.Errorf("within the window: %q, want the cached Agent", got)
+	}
+	if err := s.InTx(ctx, func(ctx context.Context) error {
+		if got := names(ctx); got != "Elsewhere" {
+			t.Errorf("in a transaction: %q, want Elsewhere", got)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	rename(other, "Later")
+	clock = clock.Add(rolesRecheck)
+	if got := names(ctx); got != "Later" {
+		t.Errorf("after the window: %q, want Later", got)
+	}
+
+	rename(s, "Here") // through this Store: seen at once
+	if got := names(ctx); got != "Here" {
+		t.Errorf("after a change through this store: %q, want Here", got)
+	}
+}
+
+// TestRoleCacheRefusesReadsOlderThanAClear: roles read before a clear (a
+// local role write ended meanwhile) are not stored, and do not refresh
+// an entry's check time.
+func TestRoleCacheRefusesReadsOlderThanAClear(t *testing.T) {
+	c := newRoleCache()
+	roles := []repository.Role{{Key: "agent"}}
+	gen, at := c.start()
+	c.clear()
+	c.put("a", 1, roles, gen, at)
+	if _, ok := c.recent("a"); ok {
+		t.Fatal("a read older than the clear was stored")
+	}
+	gen, at = c.start()
+	c.put("a", 1, roles, gen, at)
+	if _, ok := c.recent("a"); !ok {
+		t.Fatal("a current read was not stored")
+	}
+	old := at.Add(-time.Hour)
+	c.m["a"] = roleEntry{version: 1, roles: roles, checked: old}
+	stale, _ := c.start()
+	c.clear()
+	c.m["a"] = roleEntry{version: 1, roles: roles, checked: old}
+	if _, ok := c.get("a", 1, stale, at); !ok {
+		t.Fatal("get missed")
+	}
+	if c.m["a"].checked != old {
+		t.Error("a check older than the clear refreshed the entry")
+	}
 }
 
 // TestStatementsPreparedInTxArePromoted: a statement a transaction had to

@@ -185,17 +185,24 @@ func (s *Store) DeleteRole(ctx context.Context, accountID, key string) error {
 
 // ListRoles returns the account's roles ordered by key. The roles are
 // served from memory while the account's roles_version is the one they
-// were read at (see roleCache), so the usual call is one indexed read.
-// A transaction that changed roles itself reads them from the tables.
+// were read at (see roleCache): outside a transaction without reading it
+// again for rolesRecheck, inside one after one indexed read. A
+// transaction that changed roles itself reads them from the tables.
 func (s *Store) ListRoles(ctx context.Context, accountID string) ([]repository.Role, error) {
 	st := s.txFrom(ctx)
+	if st == nil {
+		if roles, ok := s.roles.recent(accountID); ok {
+			return roles, nil
+		}
+	}
+	gen, checked := s.roles.start()
 	useCache := st == nil || !st.rolesWritten.Load()
 	if useCache {
 		var version int64
 		err := s.reader(ctx).queryRow(ctx, []any{&version}, qRolesVersion, accountID)
 		switch {
 		case err == nil:
-			if roles, ok := s.roles.get(accountID, version); ok {
+			if roles, ok := s.roles.get(accountID, version, gen, checked); ok {
 				return roles, nil
 			}
 		case errors.Is(err, sql.ErrNoRows):
@@ -226,7 +233,7 @@ func (s *Store) ListRoles(ctx context.Context, accountID string) ([]repository.R
 		return nil, wrap("list roles", err)
 	}
 	if useCache {
-		s.roles.put(accountID, version, out)
+		s.roles.put(accountID, version, out, gen, checked)
 	}
 	return out, nil
 }

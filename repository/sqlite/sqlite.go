@@ -350,7 +350,8 @@ type txState struct {
 	missed []string
 
 	// rolesWritten is set by a write to roles: ListRoles in this
-	// transaction then bypasses the role cache.
+	// transaction then bypasses the role cache, which is emptied once the
+	// transaction ends.
 	rolesWritten atomic.Bool
 	// detached: the transaction is shared by several callers (see
 	// batch.go), so its statements ignore their caller's cancellation.
@@ -394,7 +395,7 @@ func (s *Store) begin(ctx context.Context, db *sql.DB, cache *stmtCache, fn func
 		if !done {
 			_ = tx.Rollback()
 		}
-		s.promote(st)
+		s.ended(st)
 	}()
 	if err := fn(handle{tx: st}); err != nil {
 		return err
@@ -404,6 +405,16 @@ func (s *Store) begin(ctx context.Context, db *sql.DB, cache *stmtCache, fn func
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// ended is called once the transaction st has committed or rolled back,
+// before its callers return: roles it wrote leave the role cache, and
+// what it prepared for itself is prepared on its pool.
+func (s *Store) ended(st *txState) {
+	if st.rolesWritten.Load() {
+		s.roles.clear()
+	}
+	s.promote(st)
 }
 
 // promote prepares on its pool, once the transaction st has ended and
