@@ -295,18 +295,11 @@ type listDest struct{ l *[]string }
 
 // Scan implements sql.Scanner.
 func (d listDest) Scan(src any) error {
-	var s string
-	switch v := src.(type) {
-	case string:
-		s = v
-	case []byte:
-		s = string(v)
-	case nil:
-	default:
-		return fmt.Errorf("list column holds %T", src)
+	s, err := textOf(src)
+	if err != nil {
+		return err
 	}
-	l, err := unpackList(s)
-	*d.l = l
+	*d.l, err = unpackList(s)
 	return err
 }
 
@@ -315,15 +308,24 @@ type sidesDest struct{ m *member }
 
 // Scan implements sql.Scanner.
 func (d sidesDest) Scan(src any) error {
+	s, err := textOf(src)
+	if err != nil {
+		return err
+	}
+	return unpackSides(s, d.m)
+}
+
+// textOf is a TEXT column's value as the driver gives it.
+func textOf(src any) (string, error) {
 	switch v := src.(type) {
 	case string:
-		return unpackSides(v, d.m)
+		return v, nil
 	case []byte:
-		return unpackSides(string(v), d.m)
+		return string(v), nil
 	case nil:
-		return nil
+		return "", nil
 	}
-	return fmt.Errorf("sides column holds %T", src)
+	return "", fmt.Errorf("text column holds %T", src)
 }
 
 // durDest scans nanoseconds into a time.Duration.

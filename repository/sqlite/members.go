@@ -314,27 +314,6 @@ func sideText(v any) string {
 	return fmt.Sprint(v)
 }
 
-// sideLen is the number of side rows of attribute k.
-func sideLen(k int, m *repository.Member) int {
-	switch k {
-	case sideEmails:
-		return len(m.Emails)
-	case sidePhones:
-		return len(m.PhoneNumbers)
-	case sideAddresses:
-		return len(m.Addresses)
-	case sideRoles:
-		return len(m.Roles)
-	case sideOptionalPermissions:
-		return len(m.OptionalPermissions)
-	case sideExpertise:
-		return len(m.Profile.Expertise)
-	case sideChannels:
-		return len(m.Profile.Channels)
-	}
-	return 0
-}
-
 // sideEqual reports whether attribute k of a and b is the same.
 func sideEqual(k int, a, b *repository.Member) bool {
 	switch k {
