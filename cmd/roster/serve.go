@@ -25,6 +25,10 @@ import (
 // SIGTERM; orchestrators usually wait 30 s before killing.
 const shutdownTimeout = 20 * time.Second
 
+// slowOpen is how long opening the store may take before the log says
+// why it is taking long.
+const slowOpen = 3 * time.Second
+
 // serveGCPercent is the garbage collector's target for "roster serve"
 // when GOGC does not set one. A request allocates a few tens of KB that
 // die with it and the live heap is small, so collecting at +100 % (Go's
@@ -62,9 +66,22 @@ func runServe(ctx context.Context, c cli, args []string) (err error) {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	// Opening the embedded store may first migrate its schema, which
+	// takes about a minute at a million members: a slow open says why,
+	// so that it does not look like a hang.
+	opening := time.Now()
+	why := "still connecting to MongoDB"
+	if storeURL.Kind == config.StoreSQLite {
+		why = "still opening the store: migrating a file written by an older version"
+	}
+	slow := time.AfterFunc(slowOpen, func() { logger.Info(why, "store", storeURL.Redacted()) })
 	store, err := openStore(ctx, storeURL)
 	if err != nil {
+		slow.Stop()
 		return err
+	}
+	if !slow.Stop() {
+		logger.Info("store open", "took", time.Since(opening).Round(time.Millisecond).String())
 	}
 	defer func() {
 		if cerr := store.Close(); cerr != nil && err == nil {
