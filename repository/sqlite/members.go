@@ -151,9 +151,11 @@ type memberRow struct {
 
 // memberColumns is the select list of a member read (see scanMember):
 // the pk, then the member row, multi-valued attributes included, packed
-// into one column.
+// into one column. The column is named: the driver copies every result
+// column's name on every execution, and an unnamed one is named by its
+// whole expression (2.7 KB per read, a tenth of a lookup's allocation).
 func memberColumns(a string) string {
-	return a + ".pk, " + memberTable.packedSelect(a)
+	return a + ".pk, " + memberTable.packedSelect(a) + " AS packed_row"
 }
 
 // scanMember scans a row of memberColumns (and extra columns after it).
