@@ -17,7 +17,7 @@ import (
 // it, refuses to restore while the server runs, restores once it is
 // stopped, and serves the restored store consistently.
 func TestBackupRestore(t *testing.T) {
-	bin := rosterBinary(t)
+	bin := cluster.Build(t)
 	dir := t.TempDir()
 	store := "sqlite:" + filepath.Join(dir, "data", "roster.db")
 	srv := cluster.Start(t, cluster.Options{Binary: bin, Store: store, Instances: 1, Args: []string{"--scim-rate-limit", "0"}})

@@ -13,59 +13,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rosterhq/roster/internal/cluster"
 )
 
-// The binary is built once, on first use, into a directory TestMain
-// removes.
-var binary struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
+// The roster binary the tests run is cluster.Build's, one per test
+// process; TestMain removes it.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binary.dir != "" {
-		os.RemoveAll(binary.dir)
-	}
+	cluster.RemoveBuild()
 	os.Exit(code)
-}
-
-// rosterBinary returns the path of a freshly built roster binary.
-func rosterBinary(t *testing.T) string {
-	t.Helper()
-	binary.once.Do(func() {
-		binary.dir, binary.err = os.MkdirTemp("", "roster-bin-")
-		if binary.err != nil {
-			return
-		}
-		binary.path = filepath.Join(binary.dir, "roster")
-		out, err := exec.Command("go", "build", "-o", binary.path, ".").CombinedOutput()
-		if err != nil {
-			binary.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binary.err != nil {
-		t.Fatal(binary.err)
-	}
-	return binary.path
-}
-
-// cleanEnv is the test process's environment without ROSTER_* variables,
-// so a developer's settings cannot change what the tests see.
-func cleanEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ROSTER_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
 }
 
 type result struct {
@@ -78,9 +38,9 @@ func runBinary(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, rosterBinary(t), args...)
+	cmd := exec.CommandContext(ctx, cluster.Build(t), args...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = cleanEnv(env...)
+	cmd.Env = cluster.CleanEnv(env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -245,10 +205,10 @@ func TestServeFailsWithOneLine(t *testing.T) {
 
 func TestServeAnswersAndStopsOnSIGTERM(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(rosterBinary(t), "serve", "--listen", "127.0.0.1:0", "--log-format", "json",
+	cmd := exec.Command(cluster.Build(t), "serve", "--listen", "127.0.0.1:0", "--log-format", "json",
 		"--store", "sqlite:"+filepath.Join(dir, "roster.db"))
 	cmd.Dir = dir
-	cmd.Env = cleanEnv()
+	cmd.Env = cluster.CleanEnv()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -105,7 +105,7 @@ func startCluster(t *testing.T, st clusterStore, extraEnv ...string) *cluster.Cl
 	env := append([]string{"ROSTER_SSO_SECRET_KEY=" + base64.StdEncoding.EncodeToString(key),
 		"ROSTER_SSO_ALLOW_PRIVATE_NETWORKS=true"}, extraEnv...)
 	return cluster.Start(t, cluster.Options{
-		Binary: rosterBinary(t),
+		Binary: cluster.Build(t),
 		Store:  st.url,
 		Env:    env,
 		Args:   []string{"--scim-rate-limit", "0"},

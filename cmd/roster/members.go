@@ -228,12 +228,18 @@ type progressBar struct {
 
 // newProgressBar returns a bar on w, active only when w is a terminal.
 func newProgressBar(w io.Writer) *progressBar {
+	return &progressBar{w: w, on: isTerminal(w)}
+}
+
+// isTerminal reports whether w is a terminal, where a progress bar may
+// redraw itself in place.
+func isTerminal(w io.Writer) bool {
 	f, isFile := w.(*os.File)
 	if !isFile {
-		return &progressBar{w: w}
+		return false
 	}
 	fi, err := f.Stat()
-	return &progressBar{w: w, on: err == nil && fi.Mode()&os.ModeCharDevice != 0}
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // barWidth is the bar's width in characters.

@@ -107,7 +107,7 @@ func TestMetricsEndpoint(t *testing.T) {
 // healthcheck` reports the server ready (exit 0) or not (exit 1).
 func TestMetricsListenerAndHealthcheck(t *testing.T) {
 	c := cluster.Start(t, cluster.Options{
-		Binary:    rosterBinary(t),
+		Binary:    cluster.Build(t),
 		Instances: 1,
 		Store:     "sqlite:" + filepath.Join(t.TempDir(), "roster.db"),
 		Args:      []string{"--metrics-listen", "127.0.0.1:0"},

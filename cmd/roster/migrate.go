@@ -492,12 +492,7 @@ type migrateBar struct {
 // newMigrateBar returns a bar on w when it is a terminal; otherwise
 // progress goes as plain lines to the output given to start.
 func newMigrateBar(w io.Writer) *migrateBar {
-	f, isFile := w.(*os.File)
-	if !isFile {
-		return &migrateBar{w: w}
-	}
-	fi, err := f.Stat()
-	return &migrateBar{w: w, tty: err == nil && fi.Mode()&os.ModeCharDevice != 0}
+	return &migrateBar{w: w, tty: isTerminal(w)}
 }
 
 func (b *migrateBar) start(plain io.Writer, kind repository.RecordKind, total int) {

@@ -131,7 +131,7 @@ func normalizeResource(m map[string]any, base string) map[string]any {
 // and meta timestamps.
 func TestMigrateEmbeddedToMongo(t *testing.T) {
 	target := testMongoURI(t)
-	bin := rosterBinary(t)
+	bin := cluster.Build(t)
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "data", "roster.db")
 	source := "sqlite:" + dbPath

@@ -117,7 +117,7 @@ func (c *Cluster) start(t testing.TB, i int, o Options) (*Instance, error) {
 		"--store", o.Store}, o.Args...)
 	cmd := exec.Command(o.Binary, args...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = cleanEnv(o.Env...)
+	cmd.Env = CleanEnv(o.Env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -231,7 +231,7 @@ func (c *Cluster) Run(t testing.TB, args ...string) string {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.Binary, append(args, "--store", c.Store)...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = cleanEnv(c.Env...)
+	cmd.Env = CleanEnv(c.Env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -254,12 +254,20 @@ func slug(s string) string {
 }
 
 // build is the binary Build makes once per test process, in a temporary
-// directory of its own (callers that build their own pass
-// Options.Binary instead).
+// directory of its own that RemoveBuild deletes.
 var build struct {
 	once sync.Once
+	dir  string
 	path string
 	err  error
+}
+
+// RemoveBuild deletes the binary Build made, if any; a test package's
+// TestMain calls it after its tests.
+func RemoveBuild() {
+	if build.dir != "" {
+		_ = os.RemoveAll(build.dir)
+	}
 }
 
 // Build builds ./cmd/roster once per process and returns the binary.
@@ -277,7 +285,7 @@ func Build(t testing.TB) string {
 			build.err = err
 			return
 		}
-		build.path = filepath.Join(dir, "roster")
+		build.dir, build.path = dir, filepath.Join(dir, "roster")
 		cmd := exec.Command("go", "build", "-o", build.path, "./cmd/roster")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -290,9 +298,9 @@ func Build(t testing.TB) string {
 	return build.path
 }
 
-// cleanEnv is the process environment without ROSTER_* variables, plus
-// extra.
-func cleanEnv(extra ...string) []string {
+// CleanEnv is the process environment without ROSTER_* variables, so a
+// developer's settings cannot change what a test sees, plus extra.
+func CleanEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "ROSTER_") {
