@@ -219,6 +219,10 @@ type Query struct {
 	Count int
 	// Cursor continues after the last item of a previous page.
 	Cursor string
+	// WithGroups asks ListMembers to fill each member's Groups (as
+	// GroupsOfMembers would), in the same read where the store can.
+	// Other lists ignore it.
+	WithGroups bool
 }
 
 // Page is one page of results with the exact number of matches.

@@ -140,6 +140,11 @@ type Member struct {
 	// treats them as read-only.
 	ManagedAttributes []string
 
+	// Groups are the member's groups, ordered by display name then id. It
+	// is not stored with the member (membership is group edges): only
+	// ListMembers with Query.WithGroups fills it, and writes ignore it.
+	Groups []GroupRef `json:"-"`
+
 	PasswordHash       string
 	MustChangePassword bool
 

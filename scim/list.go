@@ -237,19 +237,20 @@ func (lp listParams) query(res filter.Resource) (repository.Query, error) {
 }
 
 // listUsers answers a list or search of Users. The filter runs in the
-// store; the page's groups come from one GroupsOfMembers call, and only
-// when the projection returns them.
+// store; the page's groups come with it (Query.WithGroups), and only when
+// the projection returns them.
 func (s *Server) listUsers(ctx context.Context, t tenant, lp listParams) (*listResponse, error) {
 	q, err := lp.query(filter.Users)
 	if err != nil {
 		return nil, err
 	}
+	proj := parseProjection(filter.Users, lp.attributes, lp.excluded)
+	q.WithGroups = proj.returns("groups")
 	page, err := s.store().ListMembers(ctx, t.accountID, q)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	proj := parseProjection(filter.Users, lp.attributes, lp.excluded)
-	resources, err := s.renderUsers(ctx, t, page.Items, proj, true)
+	resources, err := s.renderUsers(ctx, t, page.Items, proj, false)
 	if err != nil {
 		return nil, err
 	}

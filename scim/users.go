@@ -194,30 +194,34 @@ func (s *Server) userResponse(ctx context.Context, t tenant, m repository.Member
 	return s.renderUserResponse(ctx, t, m, r, status, true)
 }
 
-// renderUserResponse is userResponse; inGroups false says the member
+// renderUserResponse is userResponse; loadGroups false says the member
 // belongs to no group, so its groups are not read.
-func (s *Server) renderUserResponse(ctx context.Context, t tenant, m repository.Member, r request, status int, inGroups bool) (*response, error) {
+func (s *Server) renderUserResponse(ctx context.Context, t tenant, m repository.Member, r request, status int, loadGroups bool) (*response, error) {
 	proj := projectionOf(filter.Users, r)
-	list, err := s.renderUsers(ctx, t, []repository.Member{m}, proj, inGroups)
+	list, err := s.renderUsers(ctx, t, []repository.Member{m}, proj, loadGroups)
 	if err != nil {
 		return nil, err
 	}
 	return &response{status: status, body: list[0], etag: etag(m.Version), location: s.base + "/Users/" + m.ID}, nil
 }
 
-// renderUsers renders members with their groups (one query for all,
-// unless inGroups is false: none of them belongs to a group) and role
-// names, then applies the projection.
-func (s *Server) renderUsers(ctx context.Context, t tenant, members []repository.Member, proj projection, inGroups bool) ([]any, error) {
-	var groups map[string][]repository.GroupRef
-	if inGroups && proj.returns("groups") && len(members) > 0 {
+// renderUsers renders members with their groups and role names, then
+// applies the projection. loadGroups says their Groups are still to be
+// read (one query for all of them); false means the members came with
+// them (Query.WithGroups) or belong to no group.
+func (s *Server) renderUsers(ctx context.Context, t tenant, members []repository.Member, proj projection, loadGroups bool) ([]any, error) {
+	if loadGroups && proj.returns("groups") && len(members) > 0 {
 		ids := make([]string, len(members))
 		for i, m := range members {
 			ids[i] = m.ID
 		}
-		var err error
-		if groups, err = s.store().GroupsOfMembers(ctx, t.accountID, ids); err != nil {
+		groups, err := s.store().GroupsOfMembers(ctx, t.accountID, ids)
+		if err != nil {
 			return nil, fmt.Errorf("groups of users: %w", err)
+		}
+		members = slices.Clone(members)
+		for i := range members {
+			members[i].Groups = groups[members[i].ID]
 		}
 	}
 	roleNames := map[string]string{}
@@ -232,7 +236,7 @@ func (s *Server) renderUsers(ctx context.Context, t tenant, members []repository
 	}
 	out := make([]any, len(members))
 	for i, m := range members {
-		res := renderUser(m, userView{base: s.base, groups: groups[m.ID], roles: roleNames})
+		res := renderUser(m, userView{base: s.base, groups: m.Groups, roles: roleNames})
 		out[i] = proj.apply(s.cat.users, res)
 	}
 	return out, nil

@@ -56,6 +56,10 @@ type listSpec struct {
 	// are computed for the page only, never for every match a sort has
 	// to look at.
 	outer string
+	// withGroups, when set, is one more select-list column for
+	// Query.WithGroups: whether the record is in any group (see
+	// qMemberInGroups).
+	withGroups string
 	// unique lists the fields no two records of an account share a
 	// non-empty value of: an eq on one matches at most one record.
 	unique map[repository.Field]bool
@@ -114,9 +118,10 @@ var memberList = &listSpec{
 		"channels":     {table: "member_channels", inner: "member_pk", outer: "pk"},
 		"groups":       {table: "group_members", inner: "member_id", outer: "id"},
 	},
-	idCol:  "id",
-	fields: qMemberCols,
-	outer:  memberColumns("m"),
+	idCol:      "id",
+	fields:     qMemberCols,
+	outer:      memberColumns("m"),
+	withGroups: qMemberInGroups,
 	unique: map[repository.Field]bool{
 		repository.MemberID: true, repository.MemberUserName: true, repository.MemberExternalID: true,
 	},
@@ -524,6 +529,10 @@ func (spec *listSpec) plan(accountID string, q repository.Query) (listPlan, erro
 			fmt.Fprintf(sb, " ORDER BY %s%s", id, dir)
 		}
 	}
+	outer := spec.outer
+	if q.WithGroups && spec.withGroups != "" {
+		outer += ", " + spec.withGroups
+	}
 	var sb strings.Builder
 	switch {
 	case spec.outer == "":
@@ -536,9 +545,9 @@ func (spec *listSpec) plan(accountID string, q repository.Query) (listPlan, erro
 		sb.WriteString(" LIMIT ? OFFSET ?")
 	case p.unique:
 		// At most one row: nothing to sort or page through first.
-		sb.Grow(len(spec.outer) + c.sb.Len() + 100)
+		sb.Grow(len(outer) + c.sb.Len() + 100)
 		sb.WriteString("SELECT ")
-		sb.WriteString(spec.outer)
+		sb.WriteString(outer)
 		if p.sorted {
 			sb.WriteString(", " + keyCol)
 		}
@@ -552,9 +561,9 @@ func (spec *listSpec) plan(accountID string, q repository.Query) (listPlan, erro
 		inner.WriteString(" " + c.sb.String())
 		order(&inner, keyCol, idCol)
 		inner.WriteString(" LIMIT ? OFFSET ?")
-		sb.Grow(len(spec.outer) + inner.Len() + 200)
+		sb.Grow(len(outer) + inner.Len() + 200)
 		sb.WriteString("SELECT ")
-		sb.WriteString(spec.outer)
+		sb.WriteString(outer)
 		if p.sorted {
 			sb.WriteString(", page.sort_key")
 		}

@@ -12,7 +12,78 @@ func init() {
 	register(
 		testCase{"GroupCRUD", testGroupCRUD},
 		testCase{"GroupEdges", testGroupEdges},
+		testCase{"MembersWithGroups", testMembersWithGroups},
 	)
+}
+
+// testMembersWithGroups: ListMembers with Query.WithGroups fills each
+// member's Groups exactly as GroupsOfMembers tells them, on every kind of
+// page (an eq on a unique field, sorted, in creation order, continued by
+// cursor); without it Groups stays nil; another account's groups never
+// show.
+func testMembersWithGroups(t *testing.T, c Config) {
+	s := c.New(t)
+	ctx := t.Context()
+	acct := newAccount(t, s)
+	other := newAccount(t, s)
+	m1 := newMember(t, s, acct.ID, "m1@example.com")
+	m2 := newMember(t, s, acct.ID, "m2@example.com")
+	m3 := newMember(t, s, acct.ID, "m3@example.com")
+	b := newGroup(t, s, acct.ID, "Beta", m1.ID)
+	a := newGroup(t, s, acct.ID, "alpha", m1.ID, m2.ID)
+	newGroup(t, s, other.ID, "Other", newMember(t, s, other.ID, "m1@example.com").ID)
+	want := map[string][]repository.GroupRef{
+		m1.ID: {{GroupID: a.ID, DisplayName: "alpha"}, {GroupID: b.ID, DisplayName: "Beta"}},
+		m2.ID: {{GroupID: a.ID, DisplayName: "alpha"}},
+		m3.ID: nil,
+	}
+	refs, err := s.GroupsOfMembers(ctx, acct.ID, []string{m1.ID, m2.ID, m3.ID})
+	must(t, err, "groups of members")
+	for id, w := range want {
+		expectSame(t, nilIfNone(refs[id]), w, "GroupsOfMembers of %s", id)
+	}
+
+	check := func(name string, q repository.Query, ids ...string) string {
+		t.Helper()
+		q.WithGroups = true
+		p, err := s.ListMembers(ctx, acct.ID, q)
+		must(t, err, "%s", name)
+		var got []string
+		for _, m := range p.Items {
+			got = append(got, m.ID)
+			expectSame(t, nilIfNone(m.Groups), want[m.ID], "%s: groups of %s", name, m.UserName)
+		}
+		expectSeq(t, got, ids, "%s: members", name)
+		q.WithGroups = false
+		p, err = s.ListMembers(ctx, acct.ID, q)
+		must(t, err, "%s without groups", name)
+		for _, m := range p.Items {
+			expect(t, len(m.Groups), 0, "%s without groups: groups of %s", name, m.UserName)
+		}
+		return p.NextCursor
+	}
+	check("eq on userName", repository.Query{Count: 10,
+		Filter: repository.Compare{Field: repository.MemberUserName, Op: repository.OpEq, Value: "M1@example.com"}}, m1.ID)
+	check("sorted", repository.Query{Count: 10, SortBy: repository.MemberUserName, SortDesc: true}, m3.ID, m2.ID, m1.ID)
+	next := check("first page", repository.Query{Count: 2}, m1.ID, m2.ID)
+	check("next page", repository.Query{Count: 2, Cursor: next}, m3.ID)
+
+	// Membership read at the time of the list: m2 leaves alpha, and Beta
+	// goes with m1's edge to it.
+	_, err = s.RemoveGroupMembers(ctx, acct.ID, a.ID, []string{m2.ID})
+	must(t, err, "remove m2 from alpha")
+	must(t, s.DeleteGroup(ctx, acct.ID, b.ID), "delete Beta")
+	want[m1.ID], want[m2.ID] = want[m1.ID][:1], nil
+	check("after the changes", repository.Query{Count: 10}, m1.ID, m2.ID, m3.ID)
+}
+
+// nilIfNone is refs, or nil when empty, so that "no groups" compares
+// equal whichever way a store says it.
+func nilIfNone(refs []repository.GroupRef) []repository.GroupRef {
+	if len(refs) == 0 {
+		return nil
+	}
+	return refs
 }
 
 func testGroupCRUD(t *testing.T, c Config) {
