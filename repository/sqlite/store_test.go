@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -432,4 +433,36 @@ func memberEqual(a, b repository.Member) bool {
 	}
 	a.CreatedAt, a.UpdatedAt, a.SeatQueuedAt = b.CreatedAt, b.UpdatedAt, b.SeatQueuedAt
 	return reflect.DeepEqual(a, b)
+}
+
+// TestMemberFlagsRoundTrip sets each flag alone: a flag read into
+// another's field would pass a round trip with every flag on.
+func TestMemberFlagsRoundTrip(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	a, _ := s.CreateAccount(ctx, repository.Account{Name: "flags"})
+	flags := []func(m *repository.Member){
+		func(m *repository.Member) { m.Active = true },
+		func(m *repository.Member) { m.Profile.OnlyAssignFromExpertise = true },
+		func(m *repository.Member) { m.Profile.OnlyAssignedConversations = true },
+		func(m *repository.Member) { m.Profile.CanViewGroupCompanies = true },
+		func(m *repository.Member) { m.Profile.ExternalSSO = true },
+		func(m *repository.Member) { m.Profile.CanManageTeams = true },
+		func(m *repository.Member) { m.MustChangePassword = true },
+	}
+	for i, set := range flags {
+		in := repository.Member{AccountID: a.ID, UserName: fmt.Sprintf("flag%d@example.com", i)}
+		set(&in)
+		created, err := s.CreateMember(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetMember(ctx, a.ID, created.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !memberEqual(got, created) {
+			t.Errorf("flag %d alone:\n got %+v\nwant %+v", i, got, created)
+		}
+	}
 }
