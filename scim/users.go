@@ -46,17 +46,23 @@ func (s *Server) createUser(ctx context.Context, t tenant, r request) (*response
 
 // getUser answers GET /Users/{id}.
 func (s *Server) getUser(ctx context.Context, t tenant, id string, r request) (*response, error) {
-	m, err := s.store().GetMember(ctx, t.accountID, id)
-	if isNotFound(err) {
-		return nil, notFound("User", id)
-	}
+	// A list of one: the member comes with its groups (see listUsers).
+	page, err := s.store().ListMembers(ctx, t.accountID, repository.Query{
+		Filter:     repository.Compare{Field: repository.MemberID, Op: repository.OpEq, Value: id},
+		Count:      1,
+		WithGroups: projectionOf(filter.Users, r).returns("groups"),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("get user: %w", err)
 	}
+	if len(page.Items) == 0 {
+		return nil, notFound("User", id)
+	}
+	m := page.Items[0]
 	if r.ifNoneMatch.present && r.ifNoneMatch.matches(m.Version) {
 		return &response{status: http.StatusNotModified, etag: etag(m.Version)}, nil
 	}
-	return s.userResponse(ctx, t, m, r, http.StatusOK)
+	return s.renderUserResponse(ctx, t, m, r, http.StatusOK, false)
 }
 
 // replaceUser answers PUT /Users/{id}. Attributes the request leaves out
@@ -194,8 +200,9 @@ func (s *Server) userResponse(ctx context.Context, t tenant, m repository.Member
 	return s.renderUserResponse(ctx, t, m, r, status, true)
 }
 
-// renderUserResponse is userResponse; loadGroups false says the member
-// belongs to no group, so its groups are not read.
+// renderUserResponse is userResponse; loadGroups false says m came with
+// its groups (Query.WithGroups) or belongs to no group, so they are not
+// read.
 func (s *Server) renderUserResponse(ctx context.Context, t tenant, m repository.Member, r request, status int, loadGroups bool) (*response, error) {
 	proj := projectionOf(filter.Users, r)
 	list, err := s.renderUsers(ctx, t, []repository.Member{m}, proj, loadGroups)
