@@ -406,14 +406,7 @@ func TestMemberRoundTrip(t *testing.T) {
 		SeatStatus: repository.SeatQueued, SeatQueuedAt: queued,
 		ManagedAttributes: []string{"userName", "emails"}, PasswordHash: "hash", MustChangePassword: true,
 	}
-	created, err := s.CreateMember(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.GetMember(ctx, a.ID, created.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	created, got := createAndGet(t, s, in)
 	if !memberEqual(got, created) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got, created)
 	}
@@ -453,16 +446,22 @@ func TestMemberFlagsRoundTrip(t *testing.T) {
 	for i, set := range flags {
 		in := repository.Member{AccountID: a.ID, UserName: fmt.Sprintf("flag%d@example.com", i)}
 		set(&in)
-		created, err := s.CreateMember(ctx, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := s.GetMember(ctx, a.ID, created.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !memberEqual(got, created) {
+		if created, got := createAndGet(t, s, in); !memberEqual(got, created) {
 			t.Errorf("flag %d alone:\n got %+v\nwant %+v", i, got, created)
 		}
 	}
+}
+
+// createAndGet creates in and reads it back.
+func createAndGet(t *testing.T, s *Store, in repository.Member) (created, got repository.Member) {
+	t.Helper()
+	ctx := context.Background()
+	created, err := s.CreateMember(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.GetMember(ctx, in.AccountID, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	return created, got
 }
