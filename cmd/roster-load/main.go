@@ -53,6 +53,7 @@ type config struct {
 	SeedStore      string
 	AccountID      string
 	SeedBatch      int
+	ServerPID      int
 }
 
 var scenarios = map[string]bool{"sync": true, "groups": true, "lookup": true, "seed": true, "all": true}
@@ -86,6 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.SeedStore, "seed-store", "", "instead of a load run: create the population directly in this store, sqlite:PATH (needs --account-id)")
 	fs.StringVar(&c.AccountID, "account-id", "", "seed-store: the account to create the users in")
 	fs.IntVar(&c.SeedBatch, "seed-batch", 1000, "seed-store: users per transaction")
+	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process id: report its CPU time per request and per user of each phase (Linux /proc)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -125,6 +127,8 @@ func (c config) validate() error {
 		return errors.New("lookup needs a bound: --duration or --requests")
 	case c.Timeout <= 0 || c.RequestTimeout <= 0:
 		return errors.New("--timeout and --request-timeout must be positive")
+	case c.ServerPID < 0:
+		return errors.New("--server-pid must not be negative")
 	}
 	return nil
 }
@@ -194,6 +198,12 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 
 	roster := newTarget("roster", cfg.URL, cfg.Token, cfg.Concurrency, cfg.RequestTimeout, cfg.ShowErrors)
 	defer roster.close()
+	if pid := cfg.ServerPID; pid > 0 {
+		if _, err := procCPU(pid); err != nil {
+			return fmt.Errorf("--server-pid %d: %w", pid, err)
+		}
+		roster.cpu = func() (time.Duration, error) { return procCPU(pid) }
+	}
 	d := &driver{cfg: cfg, pop: pop, t: roster, log: logw, capture: true, runTag: runTag}
 	rosterPhases := d.scenario(ctx)
 	sum := Summary{

@@ -20,8 +20,12 @@ type phase struct {
 	mu       sync.Mutex
 	start    time.Time
 	wall     time.Duration
-	counters map[string]int64
-	notes    []string
+	// serverCPU is the server's CPU time over the phase's runs, when its
+	// target tells it; cpuErr is why it could not.
+	serverCPU time.Duration
+	cpuErr    error
+	counters  map[string]int64
+	notes     []string
 }
 
 func newPhase(name string, t *target, capture bool) *phase {
@@ -91,6 +95,7 @@ func (p *phase) note(format string, args ...any) {
 func (p *phase) run(ctx context.Context, workers int, limit int64, fn func(ctx context.Context, w *worker, job int64)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	cpuBefore := p.sampleCPU()
 	started := time.Now()
 	for i := range workers {
 		w := &worker{id: i, rec: newRecorder(), rng: rand.New(rand.NewPCG(uint64(i)+1, uint64(started.UnixNano()))), p: p}
@@ -107,6 +112,22 @@ func (p *phase) run(ctx context.Context, workers int, limit int64, fn func(ctx c
 	}
 	wg.Wait()
 	p.wall += time.Since(started)
+	if cpuAfter := p.sampleCPU(); p.cpuErr == nil {
+		p.serverCPU += cpuAfter - cpuBefore
+	}
+}
+
+// sampleCPU reads the server's CPU time, if the target tells it; a
+// failure is kept in cpuErr and voids the phase's figure.
+func (p *phase) sampleCPU() time.Duration {
+	if p.t.cpu == nil || p.cpuErr != nil {
+		return 0
+	}
+	d, err := p.t.cpu()
+	if err != nil {
+		p.cpuErr = err
+	}
+	return d
 }
 
 // progress prints the phase's request count every interval until stop is

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 	"unicode/utf8"
 )
 
@@ -35,15 +36,20 @@ type Machine struct {
 
 // PhaseSummary is one phase against one target.
 type PhaseSummary struct {
-	Name           string           `json:"name"`
-	Target         string           `json:"target"`
-	WallSeconds    float64          `json:"wallSeconds"`
-	Requests       int              `json:"requests"`
-	Errors         int              `json:"errors"`
-	UsersPerSecond float64          `json:"usersPerSecond,omitempty"`
-	Counters       map[string]int64 `json:"counters,omitempty"`
-	Ops            []OpSummary      `json:"ops"`
-	Notes          []string         `json:"notes,omitempty"`
+	Name           string  `json:"name"`
+	Target         string  `json:"target"`
+	WallSeconds    float64 `json:"wallSeconds"`
+	Requests       int     `json:"requests"`
+	Errors         int     `json:"errors"`
+	UsersPerSecond float64 `json:"usersPerSecond,omitempty"`
+	// Server CPU (--server-pid): seconds over the phase, and per request
+	// and per user in milliseconds.
+	ServerCPUSeconds      float64          `json:"serverCpuSeconds,omitempty"`
+	ServerCPUPerRequestMs float64          `json:"serverCpuPerRequestMs,omitempty"`
+	ServerCPUPerUserMs    float64          `json:"serverCpuPerUserMs,omitempty"`
+	Counters              map[string]int64 `json:"counters,omitempty"`
+	Ops                   []OpSummary      `json:"ops"`
+	Notes                 []string         `json:"notes,omitempty"`
 }
 
 // OpComparison puts one operation of one phase side by side on both
@@ -88,8 +94,20 @@ func summarizePhases(t *target, phases []*phase) []PhaseSummary {
 			ps.Errors += s.Errors
 			ps.Ops = append(ps.Ops, s)
 		}
-		if users := phaseUsers(p); users > 0 && p.wall > 0 {
+		users := phaseUsers(p)
+		if users > 0 && p.wall > 0 {
 			ps.UsersPerSecond = roundTo(float64(users)/p.wall.Seconds(), 1)
+		}
+		switch {
+		case p.cpuErr != nil:
+			ps.Notes = append(slices.Clip(ps.Notes), fmt.Sprintf("server CPU unknown: %v", p.cpuErr))
+		case p.t.cpu != nil && ps.Requests > 0:
+			ms := float64(p.serverCPU) / float64(time.Millisecond)
+			ps.ServerCPUSeconds = roundTo(p.serverCPU.Seconds(), 2)
+			ps.ServerCPUPerRequestMs = roundTo(ms/float64(ps.Requests), 3)
+			if users > 0 {
+				ps.ServerCPUPerUserMs = roundTo(ms/float64(users), 3)
+			}
 		}
 		out = append(out, ps)
 	}
@@ -204,6 +222,12 @@ func writePhase(w io.Writer, p PhaseSummary) {
 	fmt.Fprintf(w, "\n== %s: %s == wall %.2fs, %d requests, %d errors", p.Target, p.Name, p.WallSeconds, p.Requests, p.Errors)
 	if p.UsersPerSecond > 0 {
 		fmt.Fprintf(w, ", %.1f users/s", p.UsersPerSecond)
+	}
+	if p.ServerCPUPerRequestMs > 0 {
+		fmt.Fprintf(w, ", server CPU %.2fs = %.3f ms/request", p.ServerCPUSeconds, p.ServerCPUPerRequestMs)
+		if p.ServerCPUPerUserMs > 0 {
+			fmt.Fprintf(w, " (%.3f ms/user)", p.ServerCPUPerUserMs)
+		}
 	}
 	fmt.Fprintln(w)
 	if len(p.Counters) > 0 {

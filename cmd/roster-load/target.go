@@ -22,6 +22,9 @@ type target struct {
 	token  string
 	client *http.Client
 	errs   *errorLog
+	// cpu, when set, returns the CPU time the server has used so far
+	// (--server-pid); phases report its growth.
+	cpu func() (time.Duration, error)
 }
 
 func newTarget(name, base, token string, concurrency int, timeout time.Duration, keepErrors int) *target {
