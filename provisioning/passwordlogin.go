@@ -74,13 +74,8 @@ func (s *Service) PasswordLogin(ctx context.Context, accountRef, email, password
 		keys = append(keys, throttleKey{key: "pwlogin:ip:" + ip, free: ipFreeFailures})
 	}
 	now := s.now().UTC()
-	for _, k := range keys {
-		if wait, err := s.lockedFor(ctx, k, now); err != nil {
-			return repository.Member{}, err
-		} else if wait > 0 {
-			return repository.Member{}, &Error{Code: CodeRateLimited, RetryAfter: wait,
-				Message: fmt.Sprintf("too many failed sign-in attempts: try again in %s", roundUp(wait))}
-		}
+	if err := s.checkThrottle(ctx, now, "failed sign-in attempts", keys...); err != nil {
+		return repository.Member{}, err
 	}
 
 	var m repository.Member
@@ -109,10 +104,8 @@ func (s *Service) PasswordLogin(ctx context.Context, accountRef, email, password
 		reason = "wrong password for member " + m.ID
 	}
 	if reason != "" {
-		for _, k := range keys {
-			if _, err := s.store.RecordFailure(ctx, k.key, now, throttleWindow); err != nil {
-				return repository.Member{}, fmt.Errorf("password login: record failure: %w", err)
-			}
+		if err := s.recordFailure(ctx, now, keys...); err != nil {
+			return repository.Member{}, fmt.Errorf("password login: %w", err)
 		}
 		return repository.Member{}, badCredentials(reason)
 	}
@@ -129,6 +122,31 @@ func (s *Service) PasswordLogin(ctx context.Context, accountRef, email, password
 type throttleKey struct {
 	key  string
 	free int
+}
+
+// checkThrottle refuses, as rate limited, an attempt any of keys is locked
+// out of at now; what names the attempts counted ("failed sign-in
+// attempts").
+func (s *Service) checkThrottle(ctx context.Context, now time.Time, what string, keys ...throttleKey) error {
+	for _, k := range keys {
+		if wait, err := s.lockedFor(ctx, k, now); err != nil {
+			return err
+		} else if wait > 0 {
+			return &Error{Code: CodeRateLimited, RetryAfter: wait,
+				Message: fmt.Sprintf("too many %s: try again in %s", what, roundUp(wait))}
+		}
+	}
+	return nil
+}
+
+// recordFailure counts a failed attempt at now against each of keys.
+func (s *Service) recordFailure(ctx context.Context, now time.Time, keys ...throttleKey) error {
+	for _, k := range keys {
+		if _, err := s.store.RecordFailure(ctx, k.key, now, throttleWindow); err != nil {
+			return fmt.Errorf("record failure: %w", err)
+		}
+	}
+	return nil
 }
 
 // lockedFor returns how long k must still wait at now (0: not locked).
@@ -222,15 +240,12 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, memberID, curre
 	// like a login.
 	k := throttleKey{key: "pwchange:" + m.ID, free: emailFreeFailures}
 	now := s.now().UTC()
-	if wait, err := s.lockedFor(ctx, k, now); err != nil {
+	if err := s.checkThrottle(ctx, now, "wrong current passwords", k); err != nil {
 		return err
-	} else if wait > 0 {
-		return &Error{Code: CodeRateLimited, RetryAfter: wait,
-			Message: fmt.Sprintf("too many wrong current passwords: try again in %s", roundUp(wait))}
 	}
 	if !CheckPassword(m.PasswordHash, current) {
-		if _, err := s.store.RecordFailure(ctx, k.key, now, throttleWindow); err != nil {
-			return fmt.Errorf("change password: record failure: %w", err)
+		if err := s.recordFailure(ctx, now, k); err != nil {
+			return fmt.Errorf("change password: %w", err)
 		}
 		return &Error{Code: CodeForbidden, Attribute: "currentPassword", Message: "the current password is not correct",
 			Err: errors.New("change password: wrong current password for member " + m.ID)}

@@ -409,9 +409,15 @@ func (b *Bridge) session(c *gin.Context) {
 			return
 		}
 	}
+	b.writeError(c, "sso: session", err)
+}
+
+// writeError answers err as problem JSON, logging it when it is internal
+// (op names the handler in the log).
+func (b *Bridge) writeError(c *gin.Context, op string, err error) {
 	f := classify(err)
 	if f.internal {
-		b.log.ErrorContext(c.Request.Context(), "sso: session", "error", err, "request_id", requestID(c))
+		b.log.ErrorContext(c.Request.Context(), op, "error", err, "request_id", requestID(c))
 	}
 	writeProblem(c, f.status, f.code, f.public)
 }
@@ -473,11 +479,7 @@ func (b *Bridge) token(c *gin.Context) {
 		view, err = b.sessionView(c.Request.Context(), sess, m)
 	}
 	if err != nil {
-		f := classify(err)
-		if f.internal {
-			b.log.ErrorContext(c.Request.Context(), "sso: token", "error", err, "request_id", requestID(c))
-		}
-		writeProblem(c, f.status, f.code, f.public)
+		b.writeError(c, "sso: token", err)
 		return
 	}
 	ttl := sess.ExpiresAt.Sub(b.opts.Now())
@@ -516,11 +518,7 @@ func (b *Bridge) changePassword(c *gin.Context) {
 		err = b.svc.ChangePassword(c.Request.Context(), m.AccountID, m.ID, req.CurrentPassword, req.NewPassword, requestID(c))
 	}
 	if err != nil {
-		f := classify(err)
-		if f.internal {
-			b.log.ErrorContext(c.Request.Context(), "sso: change password", "error", err, "request_id", requestID(c))
-		}
-		writeProblem(c, f.status, f.code, f.public)
+		b.writeError(c, "sso: change password", err)
 		return
 	}
 	c.Header("Cache-Control", "no-store")

@@ -181,11 +181,16 @@ func nextPacked(s string) (val, rest string, err error) {
 func packList(vals []string) string {
 	var b strings.Builder
 	for _, v := range vals {
-		b.WriteString(strconv.Itoa(len(v)))
-		b.WriteByte(':')
-		b.WriteString(v)
+		writePacked(&b, v)
 	}
 	return b.String()
+}
+
+// writePacked writes v as "<bytes>:<value>", the unit nextPacked reads.
+func writePacked(b *strings.Builder, v string) {
+	b.WriteString(strconv.Itoa(len(v)))
+	b.WriteByte(':')
+	b.WriteString(v)
 }
 
 // unpackList reads a packList string back; empty is nil.

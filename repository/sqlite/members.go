@@ -269,10 +269,7 @@ func packSides(m *member) string {
 			b.WriteString(strconv.Itoa(i))
 			b.WriteByte(':')
 			for _, c := range sideReadCols[k] {
-				v := sideText(row[c])
-				b.WriteString(strconv.Itoa(len(v)))
-				b.WriteByte(':')
-				b.WriteString(v)
+				writePacked(&b, sideText(row[c]))
 			}
 		}
 		parts[k] = b.String()
