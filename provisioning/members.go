@@ -549,10 +549,14 @@ func normalizePrimary[T any](vs []T, primary func(*T) *bool) {
 
 // normalizeProfile canonicalises the support profile and checks its
 // enumerations and dates.
+// separatorDropper removes the separators people put in an employment
+// status ("Full-time", "full_time", "Full time").
+var separatorDropper = strings.NewReplacer(" ", "", "-", "", "_", "")
+
 func normalizeProfile(p *repository.SupportProfile) error {
 	p.Expertise = trimmedSet(p.Expertise, false)
 	p.Channels = trimmedSet(p.Channels, true)
-	switch strings.NewReplacer(" ", "", "-", "", "_", "").Replace(strings.ToLower(strings.TrimSpace(p.EmploymentStatus))) {
+	switch separatorDropper.Replace(strings.ToLower(strings.TrimSpace(p.EmploymentStatus))) {
 	case "":
 		p.EmploymentStatus = ""
 	case "fulltime":

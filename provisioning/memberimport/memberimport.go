@@ -141,9 +141,13 @@ func ParseCSV(r io.Reader) ([]provisioning.ImportRow, error) {
 	return rows, nil
 }
 
+// headerSeparators removes the separators a column header may carry
+// ("Employee Number", "employee_number", "employee-number").
+var headerSeparators = strings.NewReplacer(" ", "", "_", "", "-", "")
+
 // canonical returns the column name h stands for, or "".
 func canonical(h string) string {
-	norm := strings.NewReplacer(" ", "", "_", "", "-", "").Replace(strings.ToLower(h))
+	norm := headerSeparators.Replace(strings.ToLower(h))
 	for _, c := range Columns() {
 		if strings.ToLower(c) == norm {
 			return c

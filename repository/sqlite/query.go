@@ -529,9 +529,13 @@ func (spec *listSpec) plan(accountID string, q repository.Query) (listPlan, erro
 			fmt.Fprintf(sb, " ORDER BY %s%s", id, dir)
 		}
 	}
-	outer := spec.outer
-	if q.WithGroups && spec.withGroups != "" {
-		outer += ", " + spec.withGroups
+	// selectList writes the select list of a spec with an outer one.
+	selectList := func(sb *strings.Builder) {
+		sb.WriteString(spec.outer)
+		if q.WithGroups && spec.withGroups != "" {
+			sb.WriteString(", ")
+			sb.WriteString(spec.withGroups)
+		}
 	}
 	var sb strings.Builder
 	switch {
@@ -545,9 +549,9 @@ func (spec *listSpec) plan(accountID string, q repository.Query) (listPlan, erro
 		sb.WriteString(" LIMIT ? OFFSET ?")
 	case p.unique:
 		// At most one row: nothing to sort or page through first.
-		sb.Grow(len(outer) + c.sb.Len() + 100)
+		sb.Grow(len(spec.outer) + len(spec.withGroups) + c.sb.Len() + 100)
 		sb.WriteString("SELECT ")
-		sb.WriteString(outer)
+		selectList(&sb)
 		if p.sorted {
 			sb.WriteString(", " + keyCol)
 		}
@@ -561,9 +565,9 @@ func (spec *listSpec) plan(accountID string, q repository.Query) (listPlan, erro
 		inner.WriteString(" " + c.sb.String())
 		order(&inner, keyCol, idCol)
 		inner.WriteString(" LIMIT ? OFFSET ?")
-		sb.Grow(len(outer) + inner.Len() + 200)
+		sb.Grow(len(spec.outer) + len(spec.withGroups) + inner.Len() + 200)
 		sb.WriteString("SELECT ")
-		sb.WriteString(outer)
+		selectList(&sb)
 		if p.sorted {
 			sb.WriteString(", page.sort_key")
 		}
