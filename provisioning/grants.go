@@ -9,13 +9,14 @@ import (
 	"github.com/rosterhq/roster/repository"
 )
 
-// CheckGrantable refuses, for an admin-API actor (a member), giving a new
-// member roles or optional permissions that carry permissions the actor
-// does not hold itself: an admin with team.invite cannot mint a more
-// powerful colleague than itself. roles are role references (keys or
-// display names, resolved as CreateMember does; empty means the account's
-// default role). Identity providers (SCIM) and the system are trusted
-// sources of who holds what and are not checked.
+// checkActorGrants refuses, for an admin-API actor (a member), giving
+// roles (resolved keys) or optional permissions that carry permissions the
+// actor does not hold itself: an admin with team.manage cannot mint a more
+// powerful colleague than itself, nor make itself one. Only what a write
+// gives is checked, never what the member already holds, so an admin may
+// still edit a more powerful colleague's other attributes. Identity
+// providers (SCIM) and the system are trusted sources of who holds what and
+// are not checked.
 //
 // The agent capability (PermConversationsAnswer) is exempt: it is a
 // licence bought as seats, not an authority, and administrators do not
@@ -23,26 +24,9 @@ import (
 //
 // A refusal is CodeForbidden on "roles" (or "optionalPermissions") naming
 // the role and the permissions missing.
-func (s *Service) CheckGrantable(ctx context.Context, actor Actor, accountID string, roles []string, grants []repository.RolePermission) error {
-	if actor.Kind != repository.ActorMember {
+func (s *Service) checkActorGrants(ctx context.Context, actor Actor, accountID string, idx roleIndex, keys []string, grants []repository.RolePermission) error {
+	if actor.Kind != repository.ActorMember || (len(keys) == 0 && len(grants) == 0) {
 		return nil
-	}
-	list, idx, err := s.roleCatalogue(ctx, accountID)
-	if err != nil {
-		return err
-	}
-	if len(roles) == 0 {
-		acct, err := s.store.GetAccount(ctx, accountID)
-		if err != nil {
-			return fmt.Errorf("check grantable roles: %w", err)
-		}
-		if acct.Settings.DefaultRoleKey != "" {
-			roles = []string{acct.Settings.DefaultRoleKey}
-		}
-	}
-	keys, err := resolveRoles(list, roles)
-	if err != nil {
-		return err
 	}
 	eff, err := s.EffectivePermissions(ctx, accountID, actor.ID)
 	if err != nil {
@@ -51,8 +35,8 @@ func (s *Service) CheckGrantable(ctx context.Context, actor Actor, accountID str
 	return checkGrantable(idx, eff.Permissions, keys, grants)
 }
 
-// checkGrantable is CheckGrantable over resolved role keys and the
-// actor's effective permissions.
+// checkGrantable is checkActorGrants over the actor's effective
+// permissions.
 func checkGrantable(idx roleIndex, actorPerms, keys []string, grants []repository.RolePermission) error {
 	held := func(p string) bool {
 		return p == PermConversationsAnswer || slices.Contains(actorPerms, p)

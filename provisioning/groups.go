@@ -71,6 +71,9 @@ func (s *Service) CreateGroup(ctx context.Context, actor Actor, g repository.Gro
 			if after.RoleKey, err = resolveRoleKey(list, after.RoleKey); err != nil {
 				return err
 			}
+			if err := s.checkActorGrants(ctx, actor, after.AccountID, idx, []string{after.RoleKey}, nil); err != nil {
+				return err
+			}
 			if sc, err = s.groupSeatRule(ctx, after.AccountID, after.RoleKey, idx); err != nil {
 				return err
 			}
@@ -143,6 +146,9 @@ func (s *Service) ChangeGroup(ctx context.Context, actor Actor, accountID, id st
 		changedEdges := false
 		var sc *groupSeatRule
 		if len(ch.Members) > 0 {
+			if err := s.checkJoinGrant(ctx, actor, accountID, before.RoleKey, ch.Members); err != nil {
+				return err
+			}
 			if sc, err = s.groupSeatRule(ctx, accountID, before.RoleKey, nil); err != nil {
 				return err
 			}
@@ -166,6 +172,24 @@ func (s *Service) ChangeGroup(ctx context.Context, actor Actor, accountID, id st
 		return repository.Group{}, err
 	}
 	return out, nil
+}
+
+// checkJoinGrant refuses, for an admin-API actor, a membership change
+// that adds members to a group mapped to roleKey unless the actor could
+// give that role itself (checkActorGrants): joining the group gives it.
+// A replace counts as an add, even one that only keeps members.
+func (s *Service) checkJoinGrant(ctx context.Context, actor Actor, accountID, roleKey string, changes []MembershipChange) error {
+	adds := slices.ContainsFunc(changes, func(mc MembershipChange) bool {
+		return mc.Op != MembersRemove && len(mc.MemberIDs) > 0
+	})
+	if roleKey == "" || actor.Kind != repository.ActorMember || !adds {
+		return nil
+	}
+	_, idx, err := s.roleCatalogue(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	return s.checkActorGrants(ctx, actor, accountID, idx, []string{roleKey}, nil)
 }
 
 // changeMembership applies one membership operation and records it. It

@@ -187,6 +187,11 @@ func TestInviteRefusals(t *testing.T) {
 		Permissions: []string{PermTeamInvite, PermReportsView, PermReportsExport}}); err != nil {
 		t.Fatal(err)
 	}
+	// A role the recruiter may give, with an optional permission it may not.
+	if _, err := e.s.CreateRole(e.ctx, e.owner, e.id, repository.Role{AccountID: e.id, Key: "report_reader", DisplayName: "Report reader",
+		Permissions: []string{PermReportsView}, OptionalPermissions: []string{PermReportsPayments}}); err != nil {
+		t.Fatal(err)
+	}
 	rec, err := e.s.CreateMember(e.ctx, e.owner, repository.Member{AccountID: e.id, UserName: "rec@acme.example", Active: true, Roles: []string{"recruiter"}})
 	if err != nil {
 		t.Fatal(err)
@@ -213,10 +218,10 @@ func TestInviteRefusals(t *testing.T) {
 		{"default role beyond the inviter", recruiter, e.person("z@acme.example"), CodeForbidden, "roles", `"agent"`},
 		{"seats exhausted under reject", e.owner, e.person("agent2@acme.example", RoleAgent), CodeSeatLimitReached, "roles", "1 of 1 agent seats in use"},
 		{"optional permission beyond the inviter", recruiter, func() repository.Member {
-			m := e.person("w@acme.example", RoleReporter)
-			m.OptionalPermissions = []repository.RolePermission{{Role: RoleAgent, Permission: PermOrdersIndependent}}
+			m := e.person("w@acme.example", "report_reader")
+			m.OptionalPermissions = []repository.RolePermission{{Role: "report_reader", Permission: PermReportsPayments}}
 			return m
-		}(), CodeForbidden, "optionalPermissions", ""},
+		}(), CodeForbidden, "optionalPermissions", PermReportsPayments},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

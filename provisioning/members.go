@@ -385,6 +385,14 @@ func (s *Service) planMember(ctx context.Context, actor Actor, before *repositor
 	if after.OptionalPermissions, err = checkGrants(idx, held, grantsBefore, after.OptionalPermissions); err != nil {
 		return memberPlan{}, err
 	}
+	var rolesBefore []string
+	if before != nil {
+		rolesBefore = before.Roles
+	}
+	if err := s.checkActorGrants(ctx, actor, after.AccountID, idx,
+		added(after.Roles, rolesBefore), added(after.OptionalPermissions, grantsBefore)); err != nil {
+		return memberPlan{}, err
+	}
 
 	p := memberPlan{acct: acct, leader: flag}
 	if before != nil {
@@ -403,6 +411,17 @@ func (s *Service) planMember(ctx context.Context, actor Actor, before *repositor
 	}
 	p.after = after
 	return p, nil
+}
+
+// added returns the elements of after that are not in before.
+func added[T comparable](after, before []T) []T {
+	var out []T
+	for _, v := range after {
+		if !slices.Contains(before, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // afterMemberWrite does what a member write entails once stored: the

@@ -359,9 +359,6 @@ func (a *API) createMember(c *gin.Context, cl *call) (*reply, error) {
 		}
 		created = invited.Member
 	default:
-		if err := a.svc.CheckGrantable(ctx, cl.actor(), cl.AccountID, m.Roles, m.OptionalPermissions); err != nil {
-			return nil, err
-		}
 		if in.TemporaryPassword != "" {
 			hash, err := provisioning.HashPassword(in.TemporaryPassword)
 			if err != nil {

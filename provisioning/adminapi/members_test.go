@@ -401,3 +401,47 @@ func memberJSON(t *testing.T, m repository.Member) string {
 	t.Helper()
 	return fmt.Sprintf("%+v", m)
 }
+
+// TestTeamManagerCannotGrantMoreThanItHolds: team.manage lets a member
+// change colleagues' roles, but not to roles carrying permissions it does
+// not hold, its own roles included (the escalation PATCH used to allow),
+// nor by adding members to a group mapped to such a role.
+func TestTeamManagerCannotGrantMoreThanItHolds(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.svc.CreateRole(e.ctx, system, e.acct.Account.ID, repository.Role{AccountID: e.acct.Account.ID,
+		Key: "team_lead", DisplayName: "Team lead", Permissions: []string{provisioning.PermTeamManage, provisioning.PermReportsView}}); err != nil {
+		t.Fatal(err)
+	}
+	lead := e.member("lead@acme.example", "team_lead")
+	colleague := e.member("colleague@acme.example")
+	tok := e.tokenFor(lead.ID)
+	g, err := e.svc.CreateGroup(e.ctx, system, repository.Group{AccountID: e.acct.Account.ID, DisplayName: "Admins",
+		RoleKey: provisioning.RoleAdministrator}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.auditCount()
+	for _, id := range []string{lead.ID, colleague.ID} {
+		rec := e.as(tok, http.MethodPatch, "/members/"+id, map[string]any{"roles": []string{"team_lead", provisioning.RoleAdministrator}})
+		p := wantProblem(t, rec, http.StatusForbidden, string(provisioning.CodeForbidden), "roles")
+		if !strings.Contains(p.Detail, provisioning.RoleAdministrator) {
+			t.Errorf("detail %q does not name the role", p.Detail)
+		}
+	}
+	if got := e.getMember(lead.ID).Roles; !slices.Equal(got, []string{"team_lead"}) {
+		t.Errorf("the lead's roles after the refusal: %v", got)
+	}
+	rec := e.as(tok, http.MethodPost, "/groups/"+g.ID+"/members", map[string]any{"memberIds": []string{lead.ID}})
+	wantProblem(t, rec, http.StatusForbidden, string(provisioning.CodeForbidden), "roles")
+	if got := len(e.mustGroup(g.ID).Members); got != 0 {
+		t.Errorf("%d members in the mapped group after the refusal", got)
+	}
+	if got := e.auditCount(); got != before {
+		t.Errorf("%d audit events written by refused requests", got-before)
+	}
+	// What the lead holds, it may give.
+	rec = e.as(tok, http.MethodPatch, "/members/"+colleague.ID, map[string]any{"roles": []string{"team_lead"}})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("give a role the lead holds: %d %s", rec.Code, rec.Body)
+	}
+}
