@@ -35,6 +35,38 @@ func (s *Service) checkActorGrants(ctx context.Context, actor Actor, accountID s
 	return checkGrantable(idx, eff.Permissions, keys, grants)
 }
 
+// checkActorPermissions refuses, for an admin-API actor, putting into
+// role permissions or optional permissions (those a write adds) that the
+// actor does not hold itself: a member with roles.manage cannot make a
+// role, its own included, more powerful than itself. The agent capability
+// is exempt, as in checkActorGrants.
+func (s *Service) checkActorPermissions(ctx context.Context, actor Actor, accountID, role string, perms, optional []string) error {
+	if actor.Kind != repository.ActorMember || (len(perms) == 0 && len(optional) == 0) {
+		return nil
+	}
+	eff, err := s.EffectivePermissions(ctx, accountID, actor.ID)
+	if err != nil {
+		return fmt.Errorf("check role permissions: %w", err)
+	}
+	for _, f := range []struct {
+		attr  string
+		perms []string
+	}{{"permissions", perms}, {"optionalPermissions", optional}} {
+		var missing []string
+		for _, p := range f.perms {
+			if p != PermConversationsAnswer && !slices.Contains(eff.Permissions, p) {
+				missing = append(missing, p)
+			}
+		}
+		if len(missing) > 0 {
+			return &Error{Code: CodeForbidden, Attribute: f.attr,
+				Message: fmt.Sprintf("you cannot give the role %q permissions you do not hold yourself (%s)",
+					role, strings.Join(missing, ", "))}
+		}
+	}
+	return nil
+}
+
 // checkGrantable is checkActorGrants over the actor's effective
 // permissions.
 func checkGrantable(idx roleIndex, actorPerms, keys []string, grants []repository.RolePermission) error {

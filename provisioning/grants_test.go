@@ -11,8 +11,9 @@ import (
 // TestGrantRuleOnEveryWrite: an admin-API actor may give only roles and
 // optional permissions whose permissions it holds, on every write that
 // gives them: creating a member, changing one's roles or grants (its own
-// too), creating a group mapped to a role, and adding members to a mapped
-// group. What a write does not give is not checked.
+// too), creating a group mapped to a role, adding members to a mapped
+// group, mapping a group to a role, and putting permissions into a role.
+// What a write does not give is not checked.
 func TestGrantRuleOnEveryWrite(t *testing.T) {
 	e := newRuleEnv(t, 5, repository.SeatExhaustionQueue, true)
 	for _, r := range []repository.Role{
@@ -124,6 +125,48 @@ func TestGrantRuleOnEveryWrite(t *testing.T) {
 		if _, err := e.s.ChangeGroup(e.ctx, leadActor, e.id, readers.ID, GroupChange{
 			Members: []MembershipChange{{Op: MembersAdd, MemberIDs: []string{other.ID}}}}); err != nil {
 			t.Fatalf("add to a group mapped to a role the lead holds: %v", err)
+		}
+	})
+
+	t.Run("roles", func(t *testing.T) {
+		if _, err := e.s.CreateRole(e.ctx, e.owner, e.id, repository.Role{AccountID: e.id, Key: "role_admin", DisplayName: "Role admin",
+			Permissions: []string{PermRolesManage, PermReportsView}}); err != nil {
+			t.Fatal(err)
+		}
+		ra := e.create("roles@grants.example", "role_admin")
+		raActor := Actor{Kind: repository.ActorMember, ID: ra.ID}
+		_, err := e.s.UpdateRole(e.ctx, raActor, e.id, "role_admin", func(r *repository.Role) error {
+			r.Permissions = append(r.Permissions, PermSettingsManage)
+			return nil
+		})
+		wantRefused(t, err, "permissions", PermSettingsManage)
+		if r, err := e.store.GetRole(e.ctx, e.id, "role_admin"); err != nil || slices.Contains(r.Permissions, PermSettingsManage) {
+			t.Errorf("role after the refusal: %v (%v)", r.Permissions, err)
+		}
+		_, err = e.s.CreateRole(e.ctx, raActor, e.id, repository.Role{AccountID: e.id, Key: "shadow", DisplayName: "Shadow",
+			Permissions: []string{PermReportsView}, OptionalPermissions: []string{PermOrdersManage}})
+		wantRefused(t, err, "optionalPermissions", PermOrdersManage)
+
+		// The agent capability is a seat, not an authority.
+		if _, err := e.s.CreateRole(e.ctx, raActor, e.id, repository.Role{AccountID: e.id, Key: "answering_reader", DisplayName: "Answering reader",
+			Permissions: []string{PermReportsView, PermConversationsAnswer}}); err != nil {
+			t.Fatalf("create a role of held permissions: %v", err)
+		}
+		if _, err := e.s.UpdateRole(e.ctx, raActor, e.id, "answering_reader", func(r *repository.Role) error {
+			r.Permissions = []string{PermConversationsAnswer}
+			return nil
+		}); err != nil {
+			t.Fatalf("take a permission out: %v", err)
+		}
+
+		g, err := e.s.CreateGroup(e.ctx, scimActor, repository.Group{AccountID: e.id, DisplayName: "Mapped later"}, []string{ra.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.s.SetGroupRole(e.ctx, raActor, e.id, g.ID, RoleAdministrator)
+		wantRefused(t, err, "roles", "administrator")
+		if _, err := e.s.SetGroupRole(e.ctx, raActor, e.id, g.ID, "report_reader"); err != nil {
+			t.Fatalf("map to a role of held permissions: %v", err)
 		}
 	})
 }

@@ -484,6 +484,11 @@ func (s *Service) setGroupRole(ctx context.Context, actor Actor, accountID, grou
 			updated = before
 			return nil
 		}
+		if key != "" {
+			if err := s.checkActorGrants(ctx, actor, accountID, idx, []string{key}, nil); err != nil {
+				return err
+			}
+		}
 		oldSeat, newSeat := idx[before.RoleKey].ConsumesSeat, idx[key].ConsumesSeat
 		if newSeat && !oldSeat {
 			acct, err := s.store.GetAccount(ctx, accountID)

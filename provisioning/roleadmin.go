@@ -50,7 +50,8 @@ func (s *Service) ListRoles(ctx context.Context, accountID string) ([]repository
 }
 
 // CreateRole adds a custom role to the account. The key is lower-cased;
-// permissions must come from the catalogue (Permissions).
+// permissions must come from the catalogue (Permissions), and an
+// admin-API actor may only put in permissions it holds itself.
 func (s *Service) CreateRole(ctx context.Context, actor Actor, accountID string, r repository.Role) (repository.Role, error) {
 	var created repository.Role
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
@@ -67,6 +68,9 @@ func (s *Service) CreateRole(ctx context.Context, actor Actor, accountID string,
 			return err
 		}
 		if err := checkRoleNames(list, want, ""); err != nil {
+			return err
+		}
+		if err := s.checkActorPermissions(ctx, actor, accountID, want.Key, want.Permissions, want.OptionalPermissions); err != nil {
 			return err
 		}
 		created, err = s.store.CreateRole(ctx, want)
@@ -113,6 +117,10 @@ func (s *Service) UpdateRole(ctx context.Context, actor Actor, accountID, key st
 			return err
 		}
 		if err := checkRoleNames(list, want, before.Key); err != nil {
+			return err
+		}
+		if err := s.checkActorPermissions(ctx, actor, accountID, key,
+			added(want.Permissions, before.Permissions), added(want.OptionalPermissions, before.OptionalPermissions)); err != nil {
 			return err
 		}
 		if len(diffViews(roleView(&before), roleView(&want))) == 0 {
