@@ -54,7 +54,7 @@ func (s *Service) checkActorPermissions(ctx context.Context, actor Actor, accoun
 	}{{"permissions", perms}, {"optionalPermissions", optional}} {
 		var missing []string
 		for _, p := range f.perms {
-			if p != PermConversationsAnswer && !slices.Contains(eff.Permissions, p) {
+			if !mayGive(eff.Permissions, p) {
 				missing = append(missing, p)
 			}
 		}
@@ -67,16 +67,19 @@ func (s *Service) checkActorPermissions(ctx context.Context, actor Actor, accoun
 	return nil
 }
 
-// checkGrantable is checkActorGrants over the actor's effective
-// permissions.
+// mayGive reports whether an actor holding actorPerms may give the
+// permission p: it holds p, or p is the agent capability.
+func mayGive(actorPerms []string, p string) bool {
+	return p == PermConversationsAnswer || slices.Contains(actorPerms, p)
+}
+
+// checkGrantable refuses giving the roles keys and the optional grants
+// for an actor holding actorPerms (see checkActorGrants).
 func checkGrantable(idx roleIndex, actorPerms, keys []string, grants []repository.RolePermission) error {
-	held := func(p string) bool {
-		return p == PermConversationsAnswer || slices.Contains(actorPerms, p)
-	}
 	for _, k := range keys {
 		var missing []string
 		for _, p := range idx[k].Permissions {
-			if !held(p) {
+			if !mayGive(actorPerms, p) {
 				missing = append(missing, p)
 			}
 		}
@@ -87,7 +90,7 @@ func checkGrantable(idx roleIndex, actorPerms, keys []string, grants []repositor
 		}
 	}
 	for _, g := range grants {
-		if p := strings.TrimSpace(g.Permission); p != "" && !held(p) {
+		if p := strings.TrimSpace(g.Permission); p != "" && !mayGive(actorPerms, p) {
 			return &Error{Code: CodeForbidden, Attribute: "optionalPermissions",
 				Message: fmt.Sprintf("you cannot grant the optional permission %q: you do not hold it yourself", p)}
 		}
