@@ -566,12 +566,12 @@ func normalizePrimary[T any](vs []T, primary func(*T) *bool) {
 	}
 }
 
-// normalizeProfile canonicalises the support profile and checks its
-// enumerations and dates.
 // separatorDropper removes the separators people put in an employment
 // status ("Full-time", "full_time", "Full time").
 var separatorDropper = strings.NewReplacer(" ", "", "-", "", "_", "")
 
+// normalizeProfile canonicalises the support profile and checks its
+// enumerations and dates.
 func normalizeProfile(p *repository.SupportProfile) error {
 	p.Expertise = trimmedSet(p.Expertise, false)
 	p.Channels = trimmedSet(p.Channels, true)
