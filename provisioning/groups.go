@@ -145,11 +145,18 @@ func (s *Service) ChangeGroup(ctx context.Context, actor Actor, accountID, id st
 		}
 		changedEdges := false
 		var sc *groupSeatRule
-		if len(ch.Members) > 0 {
-			if err := s.checkJoinGrant(ctx, actor, accountID, before.RoleKey, ch.Members); err != nil {
+		if len(ch.Members) > 0 && before.RoleKey != "" {
+			_, idx, err := s.roleCatalogue(ctx, accountID)
+			if err != nil {
 				return err
 			}
-			if sc, err = s.groupSeatRule(ctx, accountID, before.RoleKey, nil); err != nil {
+			if joins(ch.Members) {
+				// Joining a mapped group gives its role.
+				if err := s.checkActorGrants(ctx, actor, accountID, idx, []string{before.RoleKey}, nil); err != nil {
+					return err
+				}
+			}
+			if sc, err = s.groupSeatRule(ctx, accountID, before.RoleKey, idx); err != nil {
 				return err
 			}
 		}
@@ -174,22 +181,12 @@ func (s *Service) ChangeGroup(ctx context.Context, actor Actor, accountID, id st
 	return out, nil
 }
 
-// checkJoinGrant refuses, for an admin-API actor, a membership change
-// that adds members to a group mapped to roleKey unless the actor could
-// give that role itself (checkActorGrants): joining the group gives it.
-// A replace counts as an add, even one that only keeps members.
-func (s *Service) checkJoinGrant(ctx context.Context, actor Actor, accountID, roleKey string, changes []MembershipChange) error {
-	adds := slices.ContainsFunc(changes, func(mc MembershipChange) bool {
+// joins reports whether changes may add members to the group. A replace
+// counts, even one that only keeps members.
+func joins(changes []MembershipChange) bool {
+	return slices.ContainsFunc(changes, func(mc MembershipChange) bool {
 		return mc.Op != MembersRemove && len(mc.MemberIDs) > 0
 	})
-	if roleKey == "" || actor.Kind != repository.ActorMember || !adds {
-		return nil
-	}
-	_, idx, err := s.roleCatalogue(ctx, accountID)
-	if err != nil {
-		return err
-	}
-	return s.checkActorGrants(ctx, actor, accountID, idx, []string{roleKey}, nil)
 }
 
 // changeMembership applies one membership operation and records it. It

@@ -89,6 +89,27 @@ type MemberStore interface {
 	GroupsOfMembers(ctx context.Context, accountID string, memberIDs []string) (map[string][]GroupRef, error)
 }
 
+// FillGroups sets the Groups of each of members (of one account) with one
+// call of groupsOf, a store's GroupsOfMembers.
+func FillGroups(ctx context.Context, groupsOf func(ctx context.Context, accountID string, memberIDs []string) (map[string][]GroupRef, error),
+	accountID string, members []Member) error {
+	if len(members) == 0 {
+		return nil
+	}
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = m.ID
+	}
+	groups, err := groupsOf(ctx, accountID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range members {
+		members[i].Groups = groups[members[i].ID]
+	}
+	return nil
+}
+
 // RoleStore keeps roles.
 type RoleStore interface {
 	CreateRole(ctx context.Context, r Role) (Role, error)

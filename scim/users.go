@@ -217,18 +217,10 @@ func (s *Server) renderUserResponse(ctx context.Context, t tenant, m repository.
 // read (one query for all of them); false means the members came with
 // them (Query.WithGroups) or belong to no group.
 func (s *Server) renderUsers(ctx context.Context, t tenant, members []repository.Member, proj projection, loadGroups bool) ([]any, error) {
-	if loadGroups && proj.returns("groups") && len(members) > 0 {
-		ids := make([]string, len(members))
-		for i, m := range members {
-			ids[i] = m.ID
-		}
-		groups, err := s.store().GroupsOfMembers(ctx, t.accountID, ids)
-		if err != nil {
-			return nil, fmt.Errorf("groups of users: %w", err)
-		}
+	if loadGroups && proj.returns("groups") {
 		members = slices.Clone(members)
-		for i := range members {
-			members[i].Groups = groups[members[i].ID]
+		if err := repository.FillGroups(ctx, s.store().GroupsOfMembers, t.accountID, members); err != nil {
+			return nil, fmt.Errorf("groups of users: %w", err)
 		}
 	}
 	roleNames := map[string]string{}

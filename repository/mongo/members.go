@@ -144,17 +144,9 @@ func (s *Store) ListMembers(ctx context.Context, accountID string, q repository.
 		}
 		page.Items = append(page.Items, d.record())
 	}
-	if q.WithGroups && len(page.Items) > 0 {
-		ids := make([]string, len(page.Items))
-		for i, m := range page.Items {
-			ids[i] = m.ID
-		}
-		groups, err := s.GroupsOfMembers(ctx, accountID, ids)
-		if err != nil {
+	if q.WithGroups {
+		if err := repository.FillGroups(ctx, s.GroupsOfMembers, accountID, page.Items); err != nil {
 			return repository.Page[repository.Member]{}, err
-		}
-		for i := range page.Items {
-			page.Items[i].Groups = groups[page.Items[i].ID]
 		}
 	}
 	return page, nil
